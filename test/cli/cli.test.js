@@ -1,0 +1,91 @@
+// The litsurvey CLI as a user runs it: help everywhere, clear errors, exit statuses, JSON output.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { cliEnv, fixtures, root, runCli, tempDir } from '../helpers.js';
+
+test('--help works for every command and subcommand', async (t) => {
+  const env = cliEnv(tempDir(t));
+  const top = await runCli(['--help'], env);
+  assert.equal(top.code, 0);
+  assert.match(top.stdout, /Usage: litsurvey <command>/);
+  const names = [...top.stdout.matchAll(/^ {2}([a-z-]+) {2,}/gm)].map((m) => m[1]);
+  assert.ok(names.includes('search') && names.includes('index'));
+  for (const name of names) {
+    const r = await runCli([name, '--help'], env);
+    assert.equal(r.code, 0, `${name} --help`);
+    assert.match(r.stdout, /Usage: litsurvey/, `${name} --help prints usage`);
+    const subs = r.stdout.match(/^Usage: litsurvey [a-z-]+ <([a-z|-]+)>/)?.[1]?.split('|') ?? [];
+    for (const sub of subs) {
+      const s = await runCli([name, sub, '--help'], env);
+      assert.equal(s.code, 0, `${name} ${sub} --help`);
+      assert.match(s.stdout, new RegExp(`Usage: litsurvey ${name} ${sub}`));
+    }
+  }
+});
+
+test('unknown commands and bad flags are usage errors (exit 2) that say what is wrong', async (t) => {
+  const env = cliEnv(tempDir(t));
+  const a = await runCli(['frobnicate'], env);
+  assert.equal(a.code, 2);
+  assert.match(a.stderr, /unknown command "frobnicate"/);
+  const b = await runCli(['search', 'x', '-k', 'many'], env);
+  assert.equal(b.code, 2);
+  assert.match(b.stderr, /-k: expected an integer/);
+  const c = await runCli(['search', 'x', '--since', '20'], env);
+  assert.equal(c.code, 2);
+  assert.match(c.stderr, /--since: expected a four-digit year/);
+  const d = await runCli(['index', 'add', '--bogus'], env);
+  assert.equal(d.code, 2);
+  assert.match(d.stderr, /bogus/);
+  const e = await runCli(['index', 'add', join(fixtures, 'nope.jsonl')], env);
+  assert.equal(e.code, 1);
+  assert.match(e.stderr, /nope\.jsonl: no such file or directory/);
+});
+
+test('index add reports bad records by file:line and exits 1; search and stats answer; JSON output', async (t) => {
+  const home = tempDir(t);
+  const env = cliEnv(home);
+  const bad = join(home, 'bad.jsonl');
+  writeFileSync(bad, '{"id":"x1","title":"Good paper on sparse attention","abstract":"Blocks of keys are selected."}\n{"id":"x2","title":\n');
+  const add = await runCli(['index', 'add', join(root, 'corpus', 'sample.jsonl'), bad, join(fixtures, 'corpus', 'refs.bib')], env);
+  assert.equal(add.code, 1, add.stderr);
+  assert.match(add.stderr, /bad\.jsonl:2: skipped: broken JSON/);
+  assert.match(add.stderr, /refs\.bib:24: skipped: missing abstract/);
+  assert.match(add.stderr, /39 added/);
+  const again = await runCli(['index', 'add', join(root, 'corpus', 'sample.jsonl')], env);
+  assert.equal(again.code, 0);
+  assert.match(again.stderr, /0 added, 0 updated, 36 unchanged/);
+  const s = await runCli(['search', 'subword units for rare words', '-k', '3', '--json'], env);
+  assert.equal(s.code, 0, s.stderr);
+  const out = JSON.parse(s.stdout);
+  assert.equal(out.hits.length, 3);
+  assert.equal(out.hits[0].id, 'sample:bpe');
+  const st = await runCli(['index', 'stats', '--json'], env);
+  assert.equal(st.code, 0);
+  const stats = JSON.parse(st.stdout);
+  assert.equal(stats.papers, 39);
+  assert.equal(stats.byYear['2016'], 1);
+  assert.equal(stats.byYear['2023'], 8);
+  assert.ok(stats.bytesOnDisk > 0);
+  assert.equal(stats.embedder.name, 'sif-glove-wink-100d');
+});
+
+test('the first search builds the index from the configured corpus', async (t) => {
+  const home = tempDir(t);
+  const env = cliEnv(home, { LITSURVEY_CORPUS: join(root, 'corpus', 'sample.jsonl') });
+  const r = await runCli(['search', 'paged key value cache memory for serving', '-k', '1'], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /No index yet/);
+  assert.match(r.stdout, /PagedAttention/);
+});
+
+test('a broken config file is named in the error', async (t) => {
+  const home = tempDir(t);
+  const cfg = join(home, 'litsurvey.config.json');
+  writeFileSync(cfg, '{"home": 5}');
+  const r = await runCli(['index', 'stats'], cliEnv(home, { LITSURVEY_CONFIG: cfg }));
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /litsurvey\.config\.json: field "home" must be a string/);
+});

@@ -1,0 +1,41 @@
+// Shared test helpers: temp dirs, a shared word-vector cache, running the CLI as a child process.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const fixtures = join(root, 'test', 'fixtures');
+export const sharedDir = resolve(root, '..', 'shared');
+/** One word-vector cache for every test process (built once, atomically). */
+export const cacheDir = join(tmpdir(), 'litsurvey-test-cache');
+export const cli = join(root, 'dist', 'cli', 'main.js');
+
+export function tempDir(t, prefix = 'litsurvey-test-') {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Environment for a CLI run that touches nothing outside `home`. */
+export function cliEnv(home, extra = {}) {
+  return { ...process.env, LITSURVEY_HOME: home, LITSURVEY_CACHE: cacheDir, LITSURVEY_CONFIG: join(home, 'no-config.json'), ...extra };
+}
+
+export function runCli(args, env, { timeoutMs = 120_000, input } = {}) {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', rej);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      res({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(input ?? '');
+  });
+}
