@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { packageRoot } from '../config.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
+import { command as engineCommand } from './commands/engine.js';
 import { command as indexCommand } from './commands/index.js';
 import { command as searchCommand } from './commands/search.js';
 
-const commands: Command[] = [searchCommand, indexCommand];
+const commands: Command[] = [searchCommand, indexCommand, engineCommand];
 
 function version(): string {
   return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
