@@ -8,9 +8,10 @@ import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { command as engineCommand } from './commands/engine.js';
 import { command as indexCommand } from './commands/index.js';
+import { command as modelCommand } from './commands/model.js';
 import { command as searchCommand } from './commands/search.js';
 
-const commands: Command[] = [searchCommand, indexCommand, engineCommand];
+export const commands: Command[] = [searchCommand, indexCommand, engineCommand, modelCommand];
 
 function version(): string {
   return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;

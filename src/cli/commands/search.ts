@@ -61,6 +61,7 @@ Example:
     if (!query) throw new UsageError('search: give a query, e.g. litsurvey search "neural machine translation"');
     if (!['hybrid', 'vector', 'text'].includes(values.mode!)) throw new UsageError(`--mode: expected hybrid, vector or text, got "${values.mode}"`);
     const k = parsePositiveInt('-k', values.k, 1000) ?? 20;
+    const filters = { since: parseYear('--since', values.since), until: parseYear('--until', values.until), categories: values.category, venue: values.venue };
     const config = loadConfig();
     const embedder = createEmbedder(values.embedder!, config.cacheDir);
     const bar = new ProgressBar('building the index', 1);
@@ -77,7 +78,7 @@ Example:
     const hits = await search(index, embedder, query, {
       k,
       mode: values.mode as SearchMode,
-      filters: { since: parseYear('--since', values.since), until: parseYear('--until', values.until), categories: values.category, venue: values.venue },
+      filters,
     });
     const ms = performance.now() - t0;
     if (values.json) {
