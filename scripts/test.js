@@ -25,6 +25,21 @@ for (const [file, fix] of [
   }
 }
 
+// The browser tests (report rendering) drive Chromium through playwright-core.
+if (!existsSync('/usr/bin/chromium')) {
+  if (process.getuid?.() === 0) {
+    console.error('npm test: /usr/bin/chromium is missing; installing the Debian package "chromium"');
+    const apt = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+    if (!(apt(['update']) && apt(['install', '-y', 'chromium']))) {
+      console.error('npm test: installing "chromium" with apt-get failed');
+      process.exit(1);
+    }
+  } else {
+    console.error('npm test: /usr/bin/chromium is missing; install the Debian package "chromium" (apt-get install -y chromium)');
+    process.exit(1);
+  }
+}
+
 // Only the named files (or directories) when given, e.g. `npm test -- test/index`.
 const wanted = process.argv.slice(2).map((a) => resolve(a));
 const files = findTests(join(root, 'test'))

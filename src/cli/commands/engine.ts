@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { UsageError, type Command } from '../command.js';
 import { formatGgufSummary, summarizeGguf } from '../../engine/gguf-info.js';
 import { native } from '../../engine/native.js';
+import { generateSubcommand } from './engine-generate.js';
 
 /** parseArgs, with its errors (unknown flag, missing value) turned into UsageErrors. */
 function parseOptions<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(args: string[], options: T) {
@@ -58,7 +59,8 @@ export const command: Command = {
 
 Subcommands:
   info FILE   show a GGUF model file's architecture, shape, tensors and tokenizer
+  generate    stream a completion from a model (--model FILE "prompt")
 
 Run litsurvey engine <subcommand> --help for details.`,
-  subcommands: [info],
+  subcommands: [info, generateSubcommand],
 };

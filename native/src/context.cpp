@@ -1,0 +1,212 @@
+#include "context.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/dequant.h"
+#include "kernels/half.h"
+#include "kernels/ops.h"
+
+namespace ls {
+namespace {
+
+int blocks_for(int64_t n_ctx, int max_sequences) {
+  const int64_t per_seq = (n_ctx + KvCache::kBlockTokens - 1) / KvCache::kBlockTokens;
+  return int(per_seq * max_sequences);
+}
+
+float kv_dot(const void* row, KvType type, const float* q, int64_t n) {
+  if (type == KvType::F32) return dot_f32(static_cast<const float*>(row), q, n);
+  const uint16_t* h = static_cast<const uint16_t*>(row);
+  float sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += fp16_to_f32(h[i]) * q[i];
+  return sum;
+}
+
+void kv_axpy(const void* row, KvType type, float a, float* acc, int64_t n) {
+  if (type == KvType::F32) {
+    add_scaled(acc, static_cast<const float*>(row), a, n);
+    return;
+  }
+  const uint16_t* h = static_cast<const uint16_t*>(row);
+  for (int64_t i = 0; i < n; ++i) acc[i] += a * fp16_to_f32(h[i]);
+}
+
+void add_bias(float* y, const std::vector<float>& bias, int64_t n_tokens) {
+  if (bias.empty()) return;
+  const int64_t w = int64_t(bias.size());
+  for (int64_t t = 0; t < n_tokens; ++t) add_scaled(y + t * w, bias.data(), 1.0f, w);
+}
+
+}  // namespace
+
+Context::Context(const Model& model, const ContextParams& params)
+    : model_(model),
+      params_(params),
+      pool_(params.n_threads),
+      kv_(int(model.hp.n_layer), int(model.hp.n_head_kv * model.hp.head_dim),
+          blocks_for(params.n_ctx, params.max_sequences), params.kv_type) {
+  const ModelHparams& hp = model.hp;
+  const size_t nb = size_t(params.n_batch);
+  x_.resize(nb * size_t(hp.n_embd));
+  xn_.resize(nb * size_t(hp.n_embd));
+  proj_.resize(nb * size_t(hp.n_embd));
+  q_.resize(nb * size_t(hp.n_head * hp.head_dim));
+  attn_.resize(q_.size());
+  k_.resize(nb * size_t(hp.n_head_kv * hp.head_dim));
+  v_.resize(k_.size());
+  gate_.resize(nb * size_t(hp.n_ff));
+  up_.resize(gate_.size());
+  rope_cos_.resize(nb * size_t(hp.n_rot / 2));
+  rope_sin_.resize(rope_cos_.size());
+  scores_.resize(size_t(pool_.size()), std::vector<float>(size_t(params.n_ctx)));
+}
+
+void Context::eval(KvSequence& seq, const int32_t* tokens, int64_t n, const EvalOutputs& out) {
+  const ModelHparams& hp = model_.hp;
+  if (n <= 0) throw std::runtime_error("eval needs at least one token");
+  for (int64_t i = 0; i < n; ++i)
+    if (tokens[i] < 0 || tokens[i] >= hp.n_vocab)
+      throw std::runtime_error("token id " + std::to_string(tokens[i]) + " is outside the vocabulary (0.." +
+                               std::to_string(hp.n_vocab - 1) + ")");
+  if (seq.n_tokens + n > params_.n_ctx)
+    throw std::runtime_error("context overflow: " + std::to_string(seq.n_tokens) + " + " + std::to_string(n) +
+                             " tokens exceed the context size of " + std::to_string(params_.n_ctx));
+  if (out.logits_from > n) throw std::runtime_error("logits_from is past the last token");
+  kv_.reserve(seq, seq.n_tokens + n);
+
+  float* logits = nullptr;
+  if (out.logits && out.logits_from >= 0) {
+    out.logits->assign(size_t((n - out.logits_from) * hp.n_vocab), 0.f);
+    logits = out.logits->data();
+  }
+  float* hidden_sum = nullptr;
+  if (out.hidden_sum) {
+    out.hidden_sum->assign(size_t(hp.n_embd), 0.f);
+    hidden_sum = out.hidden_sum->data();
+  }
+  for (int64_t start = 0; start < n; start += params_.n_batch) {
+    const int64_t len = std::min(params_.n_batch, n - start);
+    // Rows of this batch that need logits, counted from the batch start.
+    int64_t from = -1;
+    float* batch_logits = nullptr;
+    if (logits && out.logits_from < start + len) {
+      from = std::max<int64_t>(0, out.logits_from - start);
+      batch_logits = logits + (start + from - out.logits_from) * hp.n_vocab;
+    }
+    forward_batch(seq, tokens + start, len, from, batch_logits, hidden_sum);
+  }
+}
+
+void Context::forward_batch(KvSequence& seq, const int32_t* tokens, int64_t n, int64_t logits_from, float* logits,
+                            float* hidden_sum) {
+  const ModelHparams& hp = model_.hp;
+  const int64_t d = hp.n_embd, hd = hp.head_dim;
+  const int64_t q_dim = hp.n_head * hd, kv_dim = hp.n_head_kv * hd;
+  const int64_t pos0 = seq.n_tokens;
+
+  for (int64_t t = 0; t < n; ++t) {
+    float* row = x_.data() + t * d;
+    dequantize_row(model_.token_embd.type, model_.token_embd.row(tokens[t]), row, d);
+    if (hp.embedding_scale != 1.f)
+      for (int64_t i = 0; i < d; ++i) row[i] *= hp.embedding_scale;
+  }
+
+  RopeParams rope;
+  rope.n_rot = int(hp.n_rot);
+  rope.freq_base = hp.rope_freq_base;
+  rope.freq_scale = hp.rope_freq_scale;
+  rope.mscale = hp.rope_attn_factor;
+  rope.factors = model_.rope_factors.empty() ? nullptr : model_.rope_factors.data();
+  rope.style = hp.rope_style;
+  const int64_t half = hp.n_rot / 2;
+  for (int64_t t = 0; t < n; ++t)
+    rope_angles(rope, pos0 + t, rope_cos_.data() + t * half, rope_sin_.data() + t * half);
+
+  for (int64_t il = 0; il < hp.n_layer; ++il) {
+    const LayerWeights& L = model_.layers[size_t(il)];
+    // Attention block.
+    for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * d, L.attn_norm.data(), xn_.data() + t * d, d, hp.norm_eps);
+    matmul(L.wq, xn_.data(), n, q_.data(), pool_, mm_);
+    matmul(L.wk, xn_.data(), n, k_.data(), pool_, mm_);
+    matmul(L.wv, xn_.data(), n, v_.data(), pool_, mm_);
+    add_bias(q_.data(), L.bq, n);
+    add_bias(k_.data(), L.bk, n);
+    add_bias(v_.data(), L.bv, n);
+    for (int64_t t = 0; t < n; ++t) {
+      const float* c = rope_cos_.data() + t * half;
+      const float* s = rope_sin_.data() + t * half;
+      for (int64_t h = 0; h < hp.n_head; ++h) {
+        float* head = q_.data() + t * q_dim + h * hd;
+        if (!L.q_norm.empty()) rms_norm(head, L.q_norm.data(), head, hd, hp.norm_eps);
+        rope_apply(rope, c, s, head);
+      }
+      for (int64_t h = 0; h < hp.n_head_kv; ++h) {
+        float* head = k_.data() + t * kv_dim + h * hd;
+        if (!L.k_norm.empty()) rms_norm(head, L.k_norm.data(), head, hd, hp.norm_eps);
+        rope_apply(rope, c, s, head);
+      }
+      kv_.store(seq, pos0 + t, int(il), k_.data() + t * kv_dim, v_.data() + t * kv_dim);
+    }
+    attention(seq, int(il), pos0, n);
+    matmul(L.wo, attn_.data(), n, proj_.data(), pool_, mm_);
+    add_bias(proj_.data(), L.bo, n);
+    add_scaled(x_.data(), proj_.data(), hp.residual_scale, n * d);
+
+    // Feed-forward block (SwiGLU).
+    for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * d, L.ffn_norm.data(), xn_.data() + t * d, d, hp.norm_eps);
+    matmul(L.ffn_gate, xn_.data(), n, gate_.data(), pool_, mm_);
+    matmul(L.ffn_up, xn_.data(), n, up_.data(), pool_, mm_);
+    swiglu(gate_.data(), up_.data(), gate_.data(), n * hp.n_ff);
+    matmul(L.ffn_down, gate_.data(), n, proj_.data(), pool_, mm_);
+    add_scaled(x_.data(), proj_.data(), hp.residual_scale, n * d);
+  }
+  seq.n_tokens = pos0 + n;
+
+  const int64_t first = hidden_sum ? 0 : logits_from;
+  if (first < 0) return;
+  for (int64_t t = first; t < n; ++t) rms_norm(x_.data() + t * d, model_.output_norm.data(), xn_.data() + t * d, d, hp.norm_eps);
+  if (hidden_sum)
+    for (int64_t t = 0; t < n; ++t) add_scaled(hidden_sum, xn_.data() + t * d, 1.0f, d);
+  if (logits && logits_from >= 0) {
+    const int64_t rows = n - logits_from;
+    matmul(model_.output, xn_.data() + logits_from * d, rows, logits, pool_, mm_);
+    if (hp.logit_scale != 1.f) {
+      const float inv = 1.0f / hp.logit_scale;
+      for (int64_t i = 0; i < rows * hp.n_vocab; ++i) logits[i] *= inv;
+    }
+  }
+}
+
+void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t n) {
+  const ModelHparams& hp = model_.hp;
+  const int64_t hd = hp.head_dim, q_dim = hp.n_head * hd;
+  const int64_t group = hp.n_head / hp.n_head_kv;
+  const float scale = 1.0f / std::sqrt(float(hd));
+  const KvType type = kv_.type();
+  const size_t elem_bytes = kv_.elem_bytes();
+  // One task per (token, query head); each attends causally to positions 0..pos.
+  pool_.parallel_for(n * hp.n_head, [&](int64_t begin, int64_t end, int thread) {
+    float* scores = scores_[size_t(thread)].data();
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t t = task / hp.n_head, h = task % hp.n_head;
+      const int64_t kv_off = (h / group) * hd;
+      const int64_t n_keys = pos0 + t + 1;
+      const float* q = q_.data() + t * q_dim + h * hd;
+      for (int64_t j = 0; j < n_keys; ++j) {
+        const void* key = static_cast<const uint8_t*>(kv_.key(seq, j, layer)) + kv_off * elem_bytes;
+        scores[j] = kv_dot(key, type, q, hd) * scale;
+      }
+      softmax(scores, n_keys);
+      float* out = attn_.data() + t * q_dim + h * hd;
+      for (int64_t i = 0; i < hd; ++i) out[i] = 0.f;
+      for (int64_t j = 0; j < n_keys; ++j) {
+        const void* value = static_cast<const uint8_t*>(kv_.value(seq, j, layer)) + kv_off * elem_bytes;
+        kv_axpy(value, type, scores[j], out, hd);
+      }
+    }
+  });
+}
+
+}  // namespace ls

@@ -1,0 +1,59 @@
+// The inference session over one model: the thread pool, the block KV cache shared by
+// several sequences, and the forward pass (batched prefill and single-token decode).
+// Not thread-safe: the caller runs one eval at a time (the N-API layer serialises them).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kv_cache.h"
+#include "model/model.h"
+#include "threadpool.h"
+
+namespace ls {
+
+struct ContextParams {
+  int n_threads = 2;
+  int64_t n_ctx = 4096;     // positions per sequence
+  int64_t n_batch = 256;    // tokens per forward batch during prefill
+  int max_sequences = 4;    // the KV pool holds n_ctx positions for this many sequences
+  KvType kv_type = KvType::F16;
+};
+
+// What an eval returns besides filling the KV cache.
+struct EvalOutputs {
+  int64_t logits_from = -1;          // logits for input tokens [logits_from, n); -1: none
+  std::vector<float>* logits = nullptr;       // resized to (n - logits_from) * n_vocab
+  std::vector<float>* hidden_sum = nullptr;   // n_embd: sum of output-normed hidden states
+};
+
+class Context {
+ public:
+  Context(const Model& model, const ContextParams& params);
+
+  const Model& model() const { return model_; }
+  const ContextParams& params() const { return params_; }
+  KvCache& kv() { return kv_; }
+
+  // Feeds tokens at positions seq.n_tokens, ... and appends them to seq's cache.
+  // Throws std::runtime_error (nothing computed) for a token id out of range, a context
+  // overflow, or a full KV pool.
+  void eval(KvSequence& seq, const int32_t* tokens, int64_t n, const EvalOutputs& out);
+
+ private:
+  void forward_batch(KvSequence& seq, const int32_t* tokens, int64_t n, int64_t logits_from, float* logits,
+                     float* hidden_sum);
+  void attention(const KvSequence& seq, int layer, int64_t pos0, int64_t n);
+
+  const Model& model_;
+  ContextParams params_;
+  ThreadPool pool_;
+  KvCache kv_;
+  MatmulScratch mm_;
+  // Per-batch activations, [tokens][width].
+  std::vector<float> x_, xn_, q_, k_, v_, attn_, proj_, gate_, up_;
+  std::vector<std::vector<float>> scores_;  // per thread: attention weights over positions
+  std::vector<float> rope_cos_, rope_sin_;  // [tokens][n_rot/2]
+};
+
+}  // namespace ls

@@ -1,0 +1,15 @@
+// Decoding of the weight types the engine runs (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)
+// into float rows. Block layouts follow ggml's on-disk format.
+#pragma once
+#include <cstdint>
+
+#include "gguf.h"
+
+namespace ls {
+
+// True for the seven types this file decodes.
+bool is_supported_weight_type(GgmlType type);
+// Decodes n elements (a whole number of blocks, checked by the caller) from src into dst.
+void dequantize_row(GgmlType type, const uint8_t* src, float* dst, int64_t n);
+
+}  // namespace ls

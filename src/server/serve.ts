@@ -1,0 +1,59 @@
+// Starts the HTTP server: opens the store and index, loads the model if one is configured,
+// and shuts down cleanly on SIGINT/SIGTERM.
+import { serve, type ServerType } from '@hono/node-server';
+import { basename } from 'node:path';
+import type { Hono } from 'hono';
+import type { Config } from '../config.js';
+import { openIndex } from '../corpus/default-index.js';
+import { NativeEngine } from '../engine/engine.js';
+import { EngineScheduler } from '../engine/scheduler.js';
+import { createEmbedder, DEFAULT_EMBEDDER } from '../index/embedders.js';
+import { openDb } from '../store/db.js';
+import { createApp, type AppContext, type ServerLimits } from './app.js';
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  model?: string;
+  token?: string;
+  trustProxy?: boolean;
+  limits?: Partial<ServerLimits>;
+  log?: (line: string) => void;
+  mount?: (app: Hono, ctx: AppContext) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, opts: ServeOptions): Promise<RunningServer> {
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const db = openDb(config.dbPath);
+  const embedder = createEmbedder(DEFAULT_EMBEDDER, config.cacheDir);
+  const { index, built } = await openIndex(config, embedder, { onBuildStart: (c) => log(`building the paper index from ${c.join(', ')} (once)…`) });
+  if (built) log(`indexed ${built.rows.toLocaleString('en-US')} papers in ${built.seconds.toFixed(1)} s`);
+  let engine: NativeEngine | undefined;
+  if (opts.model) {
+    log(`loading ${opts.model}…`);
+    engine = await NativeEngine.load(opts.model);
+  }
+  const scheduler = engine ? new EngineScheduler(engine) : undefined;
+  const app = createApp({ db, index, embedder, scheduler, modelId: opts.model ? basename(opts.model) : undefined, token: opts.token, trustProxy: opts.trustProxy, limits: opts.limits, mount: opts.mount });
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: opts.host, port: opts.port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+  return {
+    url,
+    close: async () => {
+      await new Promise<void>((res) => server.close(() => res()));
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await engine?.close();
+      db.close();
+    },
+  };
+}
