@@ -108,8 +108,8 @@ export class NativeEngine implements Engine {
   }
 
   info(): EngineInfo {
-    const { path, architecture, contextSize, embeddingLength, chatTemplate: _template, ...rest } = this.live().info();
-    return { backend: 'native', model: path, architecture, contextSize, embeddingLength, ...rest };
+    const { path, architecture, contextSize, embeddingLength, chatTemplate, ...rest } = this.live().info();
+    return { backend: 'native', model: path, architecture, contextSize, embeddingLength, hasChatTemplate: Boolean(chatTemplate), ...rest };
   }
 
   /** Token ids of `text`; addSpecial adds BOS/EOS as the model wants, parseSpecial turns

@@ -54,6 +54,8 @@ export interface EngineInfo {
   architecture: string;
   contextSize: number;
   embeddingLength: number;
+  /** Whether chat messages can be rendered (the model has a chat template, or the backend renders them). */
+  hasChatTemplate?: boolean;
   [key: string]: unknown;
 }
 

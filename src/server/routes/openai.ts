@@ -13,6 +13,12 @@ export interface OpenAiDeps {
   maxTokens: number;
 }
 
+/** Engine errors the caller caused (prompt too long, no chat template, empty input) are 400s. */
+function clientError(e: unknown): unknown {
+  const message = (e as Error)?.message ?? '';
+  return /context overflow|chat_template|produced no tokens|must produce at least one token/.test(message) ? bad(message) : e;
+}
+
 const finishReason = (s: GenerateStats) => (s.stopReason === 'length' || s.stopReason === 'context' ? 'length' : 'stop');
 
 function sampling(body: Json, maxTokens: number, signal: AbortSignal): GenerateOptions {
@@ -55,6 +61,14 @@ function messagesOf(body: Json): ChatMessage[] {
 export function openAiRoutes(deps: OpenAiDeps): Hono {
   const app = new Hono();
   const created = () => Math.floor(Date.now() / 1000);
+  // OpenAI clients read errors as {error: {message, type, …}}, not as problem details.
+  app.onError((err, c) => {
+    const status = err instanceof HttpProblem ? err.status : 500;
+    if (status === 500) console.error(`litsurvey serve: ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
+    const message = status === 500 ? 'the server failed to answer this request; see its log' : err.message;
+    const type = status === 400 || status === 413 || status === 415 ? 'invalid_request_error' : status === 404 ? 'not_found_error' : 'server_error';
+    return c.json({ error: { message, type, param: null, code: null } }, status);
+  });
 
   app.get('/models', (c) => c.json({ object: 'list', data: [{ id: deps.modelId, object: 'model', created: created(), owned_by: 'litsurvey' }] }));
 
@@ -69,6 +83,7 @@ export function openAiRoutes(deps: OpenAiDeps): Hono {
     const opts = sampling(body, deps.maxTokens, abort.signal);
     const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;
     const object = kind === 'chat' ? 'chat.completion' : 'text_completion';
+    if (kind === 'chat' && deps.engine.info().hasChatTemplate === false) throw bad(`${deps.modelId} has no chat template (tokenizer.chat_template); use /v1/completions with a plain prompt`);
     if (optBool(body, 'stream')) {
       return streamSSE(c, async (stream) => {
         stream.onAbort(() => abort.abort(new Error('client went away')));
@@ -94,8 +109,13 @@ export function openAiRoutes(deps: OpenAiDeps): Hono {
     }
     const gen = deps.engine.generate(input, opts);
     let text = '';
-    for await (const piece of gen) text += piece;
-    const s = await gen.stats;
+    let s: GenerateStats;
+    try {
+      for await (const piece of gen) text += piece;
+      s = await gen.stats;
+    } catch (e) {
+      throw clientError(e);
+    }
     const usage = { prompt_tokens: s.promptTokens, completion_tokens: s.generatedTokens, total_tokens: s.promptTokens + s.generatedTokens };
     const choice = kind === 'chat' ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: finishReason(s), logprobs: null } : { index: 0, text, finish_reason: finishReason(s), logprobs: null };
     return c.json({ id, object, created: created(), model: deps.modelId, choices: [choice], usage });
@@ -109,7 +129,9 @@ export function openAiRoutes(deps: OpenAiDeps): Hono {
     const input = stringOrList(body, 'input', 256, 100_000);
     if (!input || input.length === 0) throw bad('"input" is required');
     if (body.encoding_format !== undefined && body.encoding_format !== 'float' && body.encoding_format !== 'base64') throw bad('"encoding_format" must be float or base64');
-    const vectors = await deps.engine.embed(input);
+    const vectors = await deps.engine.embed(input).catch((e: unknown) => {
+      throw clientError(e);
+    });
     const encode = (v: Float32Array) => (body.encoding_format === 'base64' ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : Array.from(v));
     const tokens = (await Promise.all(input.map((t) => deps.engine.countTokens(t)))).reduce((a, b) => a + b, 0);
     return c.json({ object: 'list', model: deps.modelId, data: vectors.map((v, i) => ({ object: 'embedding', index: i, embedding: encode(v) })), usage: { prompt_tokens: tokens, total_tokens: tokens } });
