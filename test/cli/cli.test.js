@@ -69,6 +69,25 @@ test('index add reports bad records by file:line and exits 1; search and stats a
   assert.equal(stats.embedder.name, 'sif-glove-wink-100d');
 });
 
+test('index rebuild re-embeds every paper and keeps them all', async (t) => {
+  const home = tempDir(t);
+  const env = cliEnv(home);
+  assert.equal((await runCli(['index', 'add', join(root, 'corpus', 'sample.jsonl')], env)).code, 0);
+  const r = await runCli(['index', 'rebuild'], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /exported 36 papers/);
+  assert.match(r.stderr, /36 added/);
+  const st = JSON.parse((await runCli(['index', 'stats', '--json'], env)).stdout);
+  assert.equal(st.papers, 36);
+  assert.equal(st.revision, 1, 'a rebuilt index starts a new revision history');
+  const s = await runCli(['search', 'subword units for rare words', '-k', '1', '--json'], env);
+  assert.equal(JSON.parse(s.stdout).hits[0].id, 'sample:bpe');
+  const bad = await runCli(['index', 'rebuild', '--embedder', 'word2vec'], env);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /unknown embedder "word2vec"/);
+  assert.equal(JSON.parse((await runCli(['index', 'stats', '--json'], env)).stdout).papers, 36, 'a refused rebuild loses nothing');
+});
+
 test('the first search builds the index from the configured corpus', async (t) => {
   const home = tempDir(t);
   const env = cliEnv(home, { LITSURVEY_CORPUS: join(root, 'corpus', 'sample.jsonl') });

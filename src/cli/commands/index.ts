@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config.js';
 import { ingest, type IngestReport } from '../../corpus/ingest.js';
-import { describeEmbedder } from '../../index/embedder.js';
+import { describeEmbedder, type Embedder } from '../../index/embedder.js';
 import { createEmbedder, DEFAULT_EMBEDDER } from '../../index/embedders.js';
 import { PaperIndex } from '../../index/paper-index.js';
 import type { Command } from '../command.js';
@@ -15,8 +15,7 @@ import { ProgressBar } from '../progress.js';
 const MAX_BAD_SHOWN = 20;
 
 /** Runs an ingest with a progress bar and prints the outcome; returns the exit status. */
-export async function ingestWithProgress(paths: string[], index: PaperIndex, embedderName: string, cacheDir: string, label = 'indexing'): Promise<{ report: IngestReport; status: number }> {
-  const embedder = createEmbedder(embedderName, cacheDir);
+export async function ingestWithProgress(paths: string[], index: PaperIndex, embedder: Embedder, label = 'indexing'): Promise<{ report: IngestReport; status: number }> {
   const bar = new ProgressBar(label, 1);
   let bytesTotal = 1;
   let shown = 0;
@@ -73,7 +72,7 @@ Exit status: 0 all records used, 1 some bad records skipped, 2 usage or file err
     if (positionals.length === 0) throw new UsageError('index add: give at least one FILE or DIR');
     const config = loadConfig();
     const index = await PaperIndex.open(config.indexUri);
-    return (await ingestWithProgress(positionals, index, values.embedder!, config.cacheDir)).status;
+    return (await ingestWithProgress(positionals, index, createEmbedder(values.embedder!, config.cacheDir))).status;
   },
 };
 
@@ -89,6 +88,8 @@ the rebuild is interrupted (re-run it, or "litsurvey index add" that file).`,
   async run(args) {
     const { values } = parseArgs({ args, options: { embedder: { type: 'string', default: DEFAULT_EMBEDDER } } });
     const config = loadConfig();
+    // Made before anything is dropped: an unknown embedder must not cost the index.
+    const embedder = createEmbedder(values.embedder!, config.cacheDir);
     const index = await PaperIndex.open(config.indexUri);
     if (!index.exists) throw new UsageError(`no index at ${config.indexUri} to rebuild; use "litsurvey index add"`);
     mkdirSync(config.cacheDir, { recursive: true });
@@ -104,7 +105,7 @@ the rebuild is interrupted (re-run it, or "litsurvey index add" that file).`,
     console.error(`exported ${rows.length.toLocaleString('en-US')} papers to ${dump}`);
     await index.dropPapers();
     index.meta = null;
-    const { report, status } = await ingestWithProgress([dump], index, values.embedder!, config.cacheDir, 're-embedding');
+    const { report, status } = await ingestWithProgress([dump], index, embedder, 're-embedding');
     if (report.bad === 0) unlinkSync(dump);
     return status;
   },
