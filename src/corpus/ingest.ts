@@ -48,13 +48,23 @@ export async function ingest(paths: string[], index: PaperIndex, embedder: Embed
   let inserts: StoredPaper[] = [];
   let updates: StoredPaper[] = [];
   const embed = (ps: StoredPaper[]) => embedder.embed(ps.map((p) => `${p.title}. ${p.abstract}`));
+  // One write in flight while the next batch is read and embedded: LanceDB writes on its own
+  // threads, so reading, parsing and embedding overlap with it.
+  let writing: Promise<void> = Promise.resolve();
   const flush = async () => {
-    if (inserts.length) await index.insert(inserts, await embed(inserts), embedder.info.dimension);
-    if (updates.length) await index.update(updates, await embed(updates));
-    report.added += inserts.length;
-    report.updated += updates.length;
+    const ins = inserts;
+    const upd = updates;
     inserts = [];
     updates = [];
+    const [insVectors, updVectors] = [await embed(ins), await embed(upd)];
+    await writing;
+    writing = (async () => {
+      if (ins.length) await index.insert(ins, insVectors, embedder.info.dimension);
+      if (upd.length) await index.update(upd, updVectors);
+      report.added += ins.length;
+      report.updated += upd.length;
+    })();
+    writing.catch(() => undefined); // a failure surfaces at the next await, not as an unhandled rejection
   };
   let bytesBefore = 0;
   for (const file of files) {
@@ -87,6 +97,7 @@ export async function ingest(paths: string[], index: PaperIndex, embedder: Embed
     opts.onProgress?.({ file, bytesDone: bytesBefore, bytesTotal, records: report.records });
   }
   await flush();
+  await writing;
   const changed = report.added + report.updated > 0;
   if (changed || (index.exists && (await index.indexedColumns()).length === 0)) await index.buildIndexes(opts.onStep);
   if (changed || !index.meta) {
