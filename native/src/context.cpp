@@ -1,9 +1,12 @@
 #include "context.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
+#include "kernels/attention.h"
 #include "kernels/dequant.h"
 #include "kernels/half.h"
 #include "kernels/ops.h"
@@ -11,17 +14,56 @@
 namespace ls {
 namespace {
 
-int blocks_for(int64_t n_ctx, int max_sequences) {
-  const int64_t per_seq = (n_ctx + KvCache::kBlockTokens - 1) / KvCache::kBlockTokens;
-  return int(per_seq * max_sequences);
+int pool_blocks(const ModelHparams& hp, const ContextParams& params) {
+  const int64_t per_seq = (params.n_ctx + KvCache::kBlockTokens - 1) / KvCache::kBlockTokens;
+  if (params.kv_cache_bytes == 0) return int(std::min<int64_t>(per_seq * params.max_sequences, INT32_MAX));
+  const size_t block = KvCache::block_bytes(int(hp.n_layer), int(hp.n_head_kv * hp.head_dim), params.kv_type);
+  const uint64_t blocks = params.kv_cache_bytes / block;
+  if (blocks < 1)
+    throw std::invalid_argument("kvCacheMb (" + std::to_string(params.kv_cache_bytes) +
+                                " bytes) holds no KV block (one block of " + std::to_string(KvCache::kBlockTokens) +
+                                " tokens takes " + std::to_string(block) + " bytes)");
+  return int(std::min<int64_t>(blocks, INT32_MAX));
+}
+
+// FNV-1a over bytes, for the model salt.
+uint64_t fnv1a(uint64_t h, const void* data, size_t n) {
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
+template <typename T>
+uint64_t fnv1a_value(uint64_t h, const T& v) {
+  return fnv1a(h, &v, sizeof v);
+}
+
+// Separates prefix-cache keys of different models and KV types: the file's size, its
+// tensor table and the hyper-parameters that shape the keys and values.
+uint64_t model_salt(const Model& model, KvType kv_type) {
+  const ModelHparams& hp = model.hp;
+  uint64_t h = 0xcbf29ce484222325ull;
+  h = fnv1a(h, hp.arch.data(), hp.arch.size());
+  h = fnv1a_value(h, model.file().file_size());
+  for (const GgufTensor& t : model.file().tensors()) {
+    h = fnv1a(h, t.name.data(), t.name.size());
+    h = fnv1a_value(h, t.type);
+    h = fnv1a_value(h, t.offset);
+    h = fnv1a_value(h, t.nbytes);
+  }
+  for (int64_t v : {hp.n_vocab, hp.n_embd, hp.n_layer, hp.n_ff, hp.n_head, hp.n_head_kv, hp.head_dim, hp.n_rot})
+    h = fnv1a_value(h, v);
+  for (float v : {hp.norm_eps, hp.rope_freq_base, hp.rope_freq_scale, hp.rope_attn_factor, hp.embedding_scale,
+                  hp.residual_scale})
+    h = fnv1a_value(h, v);
+  h = fnv1a_value(h, hp.rope_style);
+  for (float v : model.rope_factors) h = fnv1a_value(h, v);
+  return fnv1a_value(h, kv_type);
 }
 
 float kv_dot(const void* row, KvType type, const float* q, int64_t n) {
   if (type == KvType::F32) return dot_f32(static_cast<const float*>(row), q, n);
-  const uint16_t* h = static_cast<const uint16_t*>(row);
-  float sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += fp16_to_f32(h[i]) * q[i];
-  return sum;
+  return dot_f16_f32(static_cast<const uint16_t*>(row), q, n);
 }
 
 void kv_axpy(const void* row, KvType type, float a, float* acc, int64_t n) {
@@ -29,8 +71,7 @@ void kv_axpy(const void* row, KvType type, float a, float* acc, int64_t n) {
     add_scaled(acc, static_cast<const float*>(row), a, n);
     return;
   }
-  const uint16_t* h = static_cast<const uint16_t*>(row);
-  for (int64_t i = 0; i < n; ++i) acc[i] += a * fp16_to_f32(h[i]);
+  axpy_f16(a, static_cast<const uint16_t*>(row), acc, n);
 }
 
 void add_bias(float* y, const std::vector<float>& bias, int64_t n_tokens) {
@@ -46,7 +87,7 @@ Context::Context(const Model& model, const ContextParams& params)
       params_(params),
       pool_(params.n_threads),
       kv_(int(model.hp.n_layer), int(model.hp.n_head_kv * model.hp.head_dim),
-          blocks_for(params.n_ctx, params.max_sequences), params.kv_type) {
+          pool_blocks(model.hp, params), params.kv_type, model_salt(model, params.kv_type)) {
   const ModelHparams& hp = model.hp;
   const size_t nb = size_t(params.n_batch);
   x_.resize(nb * size_t(hp.n_embd));
@@ -63,7 +104,7 @@ Context::Context(const Model& model, const ContextParams& params)
   scores_.resize(size_t(pool_.size()), std::vector<float>(size_t(params.n_ctx)));
 }
 
-void Context::eval(KvSequence& seq, const int32_t* tokens, int64_t n, const EvalOutputs& out) {
+EvalCounts Context::eval(KvSequence& seq, const int32_t* tokens, int64_t n, const EvalOutputs& out) {
   const ModelHparams& hp = model_.hp;
   if (n <= 0) throw std::runtime_error("eval needs at least one token");
   for (int64_t i = 0; i < n; ++i)
@@ -74,7 +115,16 @@ void Context::eval(KvSequence& seq, const int32_t* tokens, int64_t n, const Eval
     throw std::runtime_error("context overflow: " + std::to_string(seq.n_tokens) + " + " + std::to_string(n) +
                              " tokens exceed the context size of " + std::to_string(params_.n_ctx));
   if (out.logits_from > n) throw std::runtime_error("logits_from is past the last token");
-  kv_.reserve(seq, seq.n_tokens + n);
+  // Positions before the first wanted output may come from the prefix cache.
+  const int64_t output_from = out.hidden_sum ? 0 : out.logits && out.logits_from >= 0 ? out.logits_from : n;
+  const int64_t n_before = seq.n_tokens;
+  const int64_t hit = kv_.attach_cached(seq, tokens, output_from);
+  try {
+    kv_.reserve(seq, n_before + n);
+  } catch (...) {
+    if (hit > 0) kv_.truncate(seq, n_before);
+    throw;
+  }
 
   float* logits = nullptr;
   if (out.logits && out.logits_from >= 0) {
@@ -86,7 +136,7 @@ void Context::eval(KvSequence& seq, const int32_t* tokens, int64_t n, const Eval
     out.hidden_sum->assign(size_t(hp.n_embd), 0.f);
     hidden_sum = out.hidden_sum->data();
   }
-  for (int64_t start = 0; start < n; start += params_.n_batch) {
+  for (int64_t start = hit; start < n; start += params_.n_batch) {
     const int64_t len = std::min(params_.n_batch, n - start);
     // Rows of this batch that need logits, counted from the batch start.
     int64_t from = -1;
@@ -96,7 +146,9 @@ void Context::eval(KvSequence& seq, const int32_t* tokens, int64_t n, const Eval
       batch_logits = logits + (start + from - out.logits_from) * hp.n_vocab;
     }
     forward_batch(seq, tokens + start, len, from, batch_logits, hidden_sum);
+    kv_.commit(seq, tokens + start, len);
   }
+  return {hit, n - hit};
 }
 
 void Context::forward_batch(KvSequence& seq, const int32_t* tokens, int64_t n, int64_t logits_from, float* logits,
@@ -194,16 +246,31 @@ void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t 
       const int64_t kv_off = (h / group) * hd;
       const int64_t n_keys = pos0 + t + 1;
       const float* q = q_.data() + t * q_dim + h * hd;
-      for (int64_t j = 0; j < n_keys; ++j) {
+      // F16: the positions of one KV block are rows n_head_kv * hd apart, so each block's run
+      // goes to the SIMD kernels in one call.
+      for (int64_t j = 0; j < n_keys;) {
         const void* key = static_cast<const uint8_t*>(kv_.key(seq, j, layer)) + kv_off * elem_bytes;
-        scores[j] = kv_dot(key, type, q, hd) * scale;
+        if (type == KvType::F16) {
+          const int64_t run = std::min(KvCache::kBlockTokens - j % KvCache::kBlockTokens, n_keys - j);
+          f16_key_scores(static_cast<const uint16_t*>(key), hp.n_head_kv * hd, run, q, hd, scale, scores + j);
+          j += run;
+        } else {
+          scores[j++] = kv_dot(key, type, q, hd) * scale;
+        }
       }
       softmax(scores, n_keys);
       float* out = attn_.data() + t * q_dim + h * hd;
       for (int64_t i = 0; i < hd; ++i) out[i] = 0.f;
-      for (int64_t j = 0; j < n_keys; ++j) {
+      for (int64_t j = 0; j < n_keys;) {
         const void* value = static_cast<const uint8_t*>(kv_.value(seq, j, layer)) + kv_off * elem_bytes;
-        kv_axpy(value, type, scores[j], out, hd);
+        if (type == KvType::F16) {
+          const int64_t run = std::min(KvCache::kBlockTokens - j % KvCache::kBlockTokens, n_keys - j);
+          f16_weighted_rows(static_cast<const uint16_t*>(value), hp.n_head_kv * hd, run, scores + j, hd, out);
+          j += run;
+        } else {
+          kv_axpy(value, type, scores[j], out, hd);
+          ++j;
+        }
       }
     }
   });

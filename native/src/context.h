@@ -16,8 +16,15 @@ struct ContextParams {
   int n_threads = 2;
   int64_t n_ctx = 4096;     // positions per sequence
   int64_t n_batch = 256;    // tokens per forward batch during prefill
-  int max_sequences = 4;    // the KV pool holds n_ctx positions for this many sequences
+  int max_sequences = 4;
+  uint64_t kv_cache_bytes = 0;  // KV pool budget; 0: n_ctx positions for each of max_sequences
   KvType kv_type = KvType::F16;
+};
+
+// Where an eval's tokens came from: attached from the prefix cache or computed.
+struct EvalCounts {
+  int64_t hit_tokens = 0;
+  int64_t computed_tokens = 0;
 };
 
 // What an eval returns besides filling the KV cache.
@@ -35,10 +42,11 @@ class Context {
   const ContextParams& params() const { return params_; }
   KvCache& kv() { return kv_; }
 
-  // Feeds tokens at positions seq.n_tokens, ... and appends them to seq's cache.
-  // Throws std::runtime_error (nothing computed) for a token id out of range, a context
-  // overflow, or a full KV pool.
-  void eval(KvSequence& seq, const int32_t* tokens, int64_t n, const EvalOutputs& out);
+  // Feeds tokens at positions seq.n_tokens, ... and appends them to seq's cache. Whole
+  // blocks before the first position whose output is asked for are taken from the prefix
+  // cache when it holds them. Throws std::runtime_error (nothing computed, seq unchanged)
+  // for a token id out of range, a context overflow, or a full KV pool.
+  EvalCounts eval(KvSequence& seq, const int32_t* tokens, int64_t n, const EvalOutputs& out);
 
  private:
   void forward_batch(KvSequence& seq, const int32_t* tokens, int64_t n, int64_t logits_from, float* logits,

@@ -19,7 +19,10 @@ struct Engine::ScratchSequence {
   Engine& engine;
   KvSequence seq;
   explicit ScratchSequence(Engine& e) : engine(e) {}
-  ~ScratchSequence() { engine.ctx_->kv().release(seq); }
+  ~ScratchSequence() {
+    engine.ctx_->kv().release(seq);
+    engine.publish_stats();
+  }
 };
 
 Engine::~Engine() = default;
@@ -37,6 +40,7 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
   cp.n_batch = options.n_batch;
   cp.max_sequences = options.max_sequences;
   cp.kv_type = options.kv_type;
+  cp.kv_cache_bytes = options.kv_cache_bytes;
   const std::string arch = e->file_->get_string_or("general.architecture", "");
   const int64_t n_train = int64_t(e->file_->get_u64_or(arch + ".context_length", 4096));
   cp.n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min<int64_t>(std::max<int64_t>(n_train, 1), 4096);
@@ -46,7 +50,36 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
     throw FormatError(path + ": the tokenizer has " + std::to_string(e->vocab_->n_tokens()) +
                       " tokens but token_embd only " + std::to_string(e->model_->hp.n_vocab) + " rows");
   e->ctx_ = std::make_unique<Context>(*e->model_, cp);
+  e->publish_stats();
   return e;
+}
+
+EvalCounts Engine::counted_eval(KvSequence& seq, const int32_t* tokens, int64_t n, const EvalOutputs& out, bool prompt) {
+  const EvalCounts c = ctx_->eval(seq, tokens, n, out);
+  counts_.hit_tokens += c.hit_tokens;
+  counts_.computed_tokens += c.computed_tokens;
+  if (prompt) {
+    counts_.last_hit_tokens = c.hit_tokens;
+    counts_.last_computed_tokens = c.computed_tokens;
+  }
+  publish_stats();
+  return c;
+}
+
+void Engine::publish_stats() {
+  counts_.kv = ctx_->kv().stats();
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  snapshot_ = counts_;
+}
+
+PrefixCacheStats Engine::stats() {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  return snapshot_;
+}
+
+void Engine::clear_prefix_cache() {
+  ctx_->kv().clear_cached();
+  publish_stats();
 }
 
 KvSequence& Engine::sequence(int32_t id) {
@@ -68,11 +101,17 @@ int32_t Engine::create_sequence() {
 
 void Engine::free_sequence(int32_t id) {
   ctx_->kv().release(sequence(id));
-  std::lock_guard<std::mutex> lock(sequences_mu_);
-  sequences_.erase(id);
+  {
+    std::lock_guard<std::mutex> lock(sequences_mu_);
+    sequences_.erase(id);
+  }
+  publish_stats();
 }
 
-void Engine::reset_sequence(int32_t id) { ctx_->kv().release(sequence(id)); }
+void Engine::reset_sequence(int32_t id) {
+  ctx_->kv().release(sequence(id));
+  publish_stats();
+}
 
 int64_t Engine::sequence_length(int32_t id) { return sequence(id).n_tokens; }
 
@@ -80,7 +119,7 @@ void Engine::eval(int32_t id, const std::vector<int32_t>& tokens, int64_t logits
   EvalOutputs out;
   out.logits_from = logits_from;
   out.logits = &logits;
-  ctx_->eval(sequence(id), tokens.data(), int64_t(tokens.size()), out);
+  counted_eval(sequence(id), tokens.data(), int64_t(tokens.size()), out, true);
 }
 
 GenerateStats Engine::generate(const std::vector<int32_t>& prompt, const GenerateParams& params,
@@ -108,7 +147,7 @@ GenerateStats Engine::generate(const std::vector<int32_t>& prompt, const Generat
   out.logits = &logits;
   out.logits_from = int64_t(prompt.size()) - 1;
   auto start = std::chrono::steady_clock::now();
-  ctx_->eval(scratch.seq, prompt.data(), int64_t(prompt.size()), out);
+  stats.cached_tokens = counted_eval(scratch.seq, prompt.data(), int64_t(prompt.size()), out, true).hit_tokens;
   stats.prefill_ms = ms_since(start);
   for (int32_t t : prompt) sampler.accept(t);
 
@@ -138,7 +177,7 @@ GenerateStats Engine::generate(const std::vector<int32_t>& prompt, const Generat
       stats.stop_reason = "context";
       break;
     }
-    ctx_->eval(scratch.seq, &id, 1, out);
+    counted_eval(scratch.seq, &id, 1, out, false);
   }
   stats.decode_ms = ms_since(start);
   return stats;
@@ -157,7 +196,7 @@ std::vector<double> Engine::score(const std::vector<int32_t>& prompt, const std:
   out.logits = &logits;
   out.logits_from = int64_t(prompt.size()) - 1;
   // The last token's logits are not needed: evaluate all but it.
-  ctx_->eval(scratch.seq, all.data(), int64_t(all.size()) - 1, out);
+  counted_eval(scratch.seq, all.data(), int64_t(all.size()) - 1, out, true);
   const int64_t n_vocab = model_->hp.n_vocab;
   std::vector<double> logprobs(continuation.size());
   for (size_t i = 0; i < continuation.size(); ++i) {
@@ -177,7 +216,7 @@ std::vector<float> Engine::embed(const std::vector<int32_t>& tokens) {
   std::vector<float> sum;
   EvalOutputs out;
   out.hidden_sum = &sum;
-  ctx_->eval(scratch.seq, tokens.data(), int64_t(tokens.size()), out);
+  counted_eval(scratch.seq, tokens.data(), int64_t(tokens.size()), out, true);
   double norm = 0;
   for (float v : sum) norm += double(v) * double(v);
   const float inv = norm > 0 ? float(1.0 / std::sqrt(norm)) : 0.f;  // the mean's scale cancels

@@ -28,7 +28,18 @@ struct EngineOptions {
   int64_t n_ctx = 0;  // 0: the model's training context, capped at 4096
   int64_t n_batch = 256;
   int max_sequences = 4;
+  uint64_t kv_cache_bytes = 0;  // KV pool budget; 0: room for n_ctx positions of each of max_sequences
   KvType kv_type = KvType::F16;
+};
+
+// Prefix-cache counters since load; `last_*` describe the prompt of the latest
+// generate/score/embed/eval call (a generate's decode steps are counted in the totals only).
+struct PrefixCacheStats {
+  int64_t hit_tokens = 0;       // positions attached from cached blocks
+  int64_t computed_tokens = 0;  // positions run through the forward pass
+  int64_t last_hit_tokens = 0;
+  int64_t last_computed_tokens = 0;
+  KvCacheStats kv;
 };
 
 struct GenerateParams {
@@ -40,6 +51,7 @@ struct GenerateParams {
 
 struct GenerateStats {
   int64_t prompt_tokens = 0;
+  int64_t cached_tokens = 0;  // prompt tokens served from the prefix cache
   int64_t generated_tokens = 0;
   double prefill_ms = 0;
   double decode_ms = 0;
@@ -71,14 +83,23 @@ class Engine {
                          const std::function<bool(int32_t)>& on_token, const std::atomic<bool>& cancel);
   // Natural-log probability of each continuation token given the prompt and the tokens before it.
   std::vector<double> score(const std::vector<int32_t>& prompt, const std::vector<int32_t>& continuation);
-  // Mean of the output-normed final hidden states, L2-normalised.
+  // Mean of the output-normed final hidden states, L2-normalised. Needs every position's
+  // hidden state, so it computes all tokens, but publishes its blocks for later prompts.
   std::vector<float> embed(const std::vector<int32_t>& tokens);
+
+  // A snapshot updated after each call; never waits for a running computation.
+  PrefixCacheStats stats();
+  // Evicts every cached block no live sequence uses (call with mutex() held).
+  void clear_prefix_cache();
 
  private:
   Engine() = default;
   KvSequence& sequence(int32_t id);
   // A sequence released on scope exit, for generate/score/embed.
   struct ScratchSequence;
+  // Runs ctx_->eval and accounts its counts; `prompt` marks the call's prompt eval.
+  EvalCounts counted_eval(KvSequence& seq, const int32_t* tokens, int64_t n, const EvalOutputs& out, bool prompt);
+  void publish_stats();
 
   std::mutex mu_;
   std::mutex sequences_mu_;  // guards sequences_ / next_sequence_ (the map, not the caches)
@@ -89,6 +110,9 @@ class Engine {
   std::map<int32_t, KvSequence> sequences_;
   int32_t next_sequence_ = 1;
   std::shared_ptr<const JsonVocab> json_vocab_;  // built on first JSON request
+  PrefixCacheStats counts_;     // kept under mu_
+  std::mutex stats_mu_;         // guards snapshot_
+  PrefixCacheStats snapshot_;
 };
 
 }  // namespace ls

@@ -1,5 +1,6 @@
 #include "kv_cache.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -7,47 +8,199 @@
 #include "kernels/half.h"
 
 namespace ls {
+namespace {
 
-KvCache::KvCache(int n_layers, int kv_dim, int max_blocks, KvType type)
-    : n_layers_(n_layers), kv_dim_(kv_dim), type_(type), elem_bytes_(type == KvType::F16 ? 2 : 4) {
-  block_bytes_ = size_t(kBlockTokens) * size_t(n_layers) * 2 * size_t(kv_dim) * elem_bytes_;
-  blocks_.resize(size_t(max_blocks));
-  ref_counts_.assign(size_t(max_blocks), 0);
-  free_list_.reserve(size_t(max_blocks));
-  // Lowest ids are handed out first.
-  for (int i = max_blocks - 1; i >= 0; --i) free_list_.push_back(i);
+// splitmix64's finaliser: a bijective 64-bit mix.
+uint64_t mix64(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  x ^= x >> 31;
+  return x;
+}
+
+}  // namespace
+
+size_t KvCache::block_bytes(int n_layers, int kv_dim, KvType type) {
+  return size_t(kBlockTokens) * size_t(n_layers) * 2 * size_t(kv_dim) * (type == KvType::F16 ? 2 : 4);
+}
+
+KvCache::KvCache(int n_layers, int kv_dim, int max_blocks, KvType type, uint64_t salt)
+    : n_layers_(n_layers),
+      kv_dim_(kv_dim),
+      type_(type),
+      elem_bytes_(type == KvType::F16 ? 2 : 4),
+      block_bytes_(block_bytes(n_layers, kv_dim, type)),
+      salt_(salt),
+      max_blocks_(max_blocks) {
+  if (max_blocks < 1) throw std::invalid_argument("the KV cache needs at least one block");
+}
+
+KvCacheStats KvCache::stats() const {
+  KvCacheStats s;
+  s.evictions = evictions_;
+  s.blocks_in_use = in_use_;
+  s.blocks_cached = cached_free_;
+  s.blocks_total = max_blocks_;
+  s.blocks_empty = max_blocks_ - in_use_ - cached_free_;
+  return s;
+}
+
+uint64_t KvCache::block_key(uint64_t parent_key, const int32_t* tokens) const {
+  uint64_t h = mix64(salt_ ^ mix64(parent_key + 0x9e3779b97f4a7c15ull));
+  for (int i = 0; i < kBlockTokens; ++i) h = mix64(h + uint64_t(uint32_t(tokens[i])) + 0x9e3779b97f4a7c15ull);
+  return h;
+}
+
+void KvCache::retain(int32_t block) {
+  BlockInfo& b = info_[size_t(block)];
+  if (b.refs++ > 0) return;
+  // A free cached block comes back into use.
+  ++in_use_;
+  --cached_free_;
+  evictable_.erase({b.released_at, block});
+}
+
+void KvCache::release_block(int32_t block) {
+  BlockInfo& b = info_[size_t(block)];
+  if (--b.refs > 0) return;
+  --in_use_;
+  b.released_at = ++clock_;
+  if (b.cached) {
+    ++cached_free_;
+    make_evictable_if_leaf(block);
+  } else {
+    empty_.push_back(block);
+  }
+}
+
+void KvCache::make_evictable_if_leaf(int32_t block) {
+  const BlockInfo& b = info_[size_t(block)];
+  if (b.refs == 0 && b.cached && b.cached_children == 0) evictable_.insert({b.released_at, block});
+}
+
+void KvCache::evict(int32_t block) {
+  BlockInfo& b = info_[size_t(block)];
+  evictable_.erase({b.released_at, block});
+  by_key_.erase(b.key);
+  b.cached = false;
+  b.tokens.clear();
+  --cached_free_;
+  const int32_t parent = b.parent;
+  b.parent = kNoBlock;
+  if (parent != kNoBlock) {
+    --info_[size_t(parent)].cached_children;
+    make_evictable_if_leaf(parent);
+  }
+}
+
+int32_t KvCache::take_block() {
+  int32_t block;
+  if (!empty_.empty()) {
+    block = empty_.back();
+    empty_.pop_back();
+  } else if (int(blocks_.size()) < max_blocks_) {
+    block = int32_t(blocks_.size());
+    blocks_.emplace_back();
+    info_.emplace_back();
+  } else {
+    // reserve() counted the cached free blocks, and a free cached block's cached
+    // descendants are free too, so a leaf is always there while cached_free_ > 0.
+    block = evictable_.begin()->second;
+    evict(block);
+    ++evictions_;
+  }
+  if (!blocks_[size_t(block)]) blocks_[size_t(block)].reset(new uint8_t[block_bytes_]);
+  info_[size_t(block)].refs = 1;
+  ++in_use_;
+  return block;
+}
+
+int64_t KvCache::attach_cached(KvSequence& seq, const int32_t* tokens, int64_t max_tokens) {
+  if (seq.n_tokens % kBlockTokens != 0 || int64_t(seq.blocks.size()) * kBlockTokens != seq.n_tokens ||
+      seq.keys.size() != seq.blocks.size())
+    return 0;
+  int64_t attached = 0;
+  while (attached + kBlockTokens <= max_tokens) {
+    const size_t i = seq.blocks.size();
+    const int32_t* block_tokens = tokens + attached;
+    const uint64_t key = block_key(i ? seq.keys[i - 1] : 0, block_tokens);
+    const auto hit = by_key_.find(key);
+    if (hit == by_key_.end()) break;
+    const BlockInfo& b = info_[size_t(hit->second)];
+    // The key is a hash: a hit counts only when the chain and the tokens are really equal.
+    const int32_t parent = i ? seq.blocks[i - 1] : kNoBlock;
+    if (b.parent != parent || !std::equal(b.tokens.begin(), b.tokens.end(), block_tokens)) break;
+    retain(hit->second);
+    seq.blocks.push_back(hit->second);
+    seq.keys.push_back(key);
+    seq.tokens.insert(seq.tokens.end(), block_tokens, block_tokens + kBlockTokens);
+    seq.n_tokens += kBlockTokens;
+    attached += kBlockTokens;
+  }
+  return attached;
+}
+
+void KvCache::truncate(KvSequence& seq, int64_t n_tokens) {
+  if (n_tokens % kBlockTokens != 0 || n_tokens > seq.n_tokens)
+    throw std::logic_error("KvCache::truncate: not a block boundary inside the sequence");
+  const size_t keep = size_t(n_tokens / kBlockTokens);
+  while (seq.blocks.size() > keep) {
+    release_block(seq.blocks.back());
+    seq.blocks.pop_back();
+  }
+  seq.keys.resize(std::min(seq.keys.size(), keep));
+  seq.tokens.resize(size_t(n_tokens));
+  seq.n_tokens = n_tokens;
 }
 
 void KvCache::reserve(KvSequence& seq, int64_t n_tokens) {
   const size_t needed = size_t((n_tokens + kBlockTokens - 1) / kBlockTokens);
   if (needed <= seq.blocks.size()) return;
-  if (needed - seq.blocks.size() > free_list_.size())
-    throw std::runtime_error("KV cache is full: " + std::to_string(needed - seq.blocks.size()) +
-                             " more blocks of " + std::to_string(kBlockTokens) + " tokens needed, " +
-                             std::to_string(free_list_.size()) + " free");
-  while (seq.blocks.size() < needed) {
-    const int32_t b = free_list_.back();
-    free_list_.pop_back();
-    if (!blocks_[size_t(b)]) blocks_[size_t(b)].reset(new uint8_t[block_bytes_]);
-    ref_counts_[size_t(b)] = 1;
-    ++in_use_;
-    seq.blocks.push_back(b);
-  }
+  const size_t extra = needed - seq.blocks.size();
+  const size_t never_used = size_t(max_blocks_) - blocks_.size();
+  if (extra > empty_.size() + never_used + size_t(cached_free_))
+    throw std::runtime_error("KV cache is full: " + std::to_string(in_use_) + " blocks of " +
+                             std::to_string(max_blocks_) + " in use by live sequences; raise kvCacheMb (" +
+                             std::to_string(extra) + " more blocks of " + std::to_string(kBlockTokens) +
+                             " tokens needed)");
+  while (seq.blocks.size() < needed) seq.blocks.push_back(take_block());
 }
 
-void KvCache::retain_block(int32_t block) { ++ref_counts_[size_t(block)]; }
-
-void KvCache::release_block(int32_t block) {
-  if (--ref_counts_[size_t(block)] == 0) {
-    free_list_.push_back(block);
-    --in_use_;
+void KvCache::commit(KvSequence& seq, const int32_t* tokens, int64_t n) {
+  seq.tokens.insert(seq.tokens.end(), tokens, tokens + n);
+  for (size_t i = seq.keys.size(); int64_t(i + 1) * kBlockTokens <= seq.n_tokens; ++i) {
+    const int32_t* block_tokens = seq.tokens.data() + i * kBlockTokens;
+    const uint64_t key = block_key(i ? seq.keys[i - 1] : 0, block_tokens);
+    seq.keys.push_back(key);
+    const int32_t block = seq.blocks[i];
+    BlockInfo& b = info_[size_t(block)];
+    // Publish only a chain of cached blocks (a cached block's parent stays cached while it
+    // is), and only the first block with this content.
+    const int32_t parent = i ? seq.blocks[i - 1] : kNoBlock;
+    if (b.cached || (parent != kNoBlock && !info_[size_t(parent)].cached) || by_key_.count(key)) continue;
+    by_key_.emplace(key, block);
+    b.cached = true;
+    b.key = key;
+    b.parent = parent;
+    b.tokens.assign(block_tokens, block_tokens + kBlockTokens);
+    if (parent != kNoBlock) ++info_[size_t(parent)].cached_children;
   }
 }
 
 void KvCache::release(KvSequence& seq) {
-  for (int32_t b : seq.blocks) release_block(b);
-  seq.blocks.clear();
-  seq.n_tokens = 0;
+  // Deepest first, so the deeper blocks get the older stamps and are evicted sooner.
+  for (auto it = seq.blocks.rbegin(); it != seq.blocks.rend(); ++it) release_block(*it);
+  seq = KvSequence();
+}
+
+void KvCache::clear_cached() {
+  while (!evictable_.empty()) {
+    const int32_t block = evictable_.begin()->second;
+    evict(block);
+    empty_.push_back(block);
+  }
 }
 
 size_t KvCache::row_elems_offset(int64_t slot, int layer, int which) const {

@@ -1,9 +1,18 @@
-// Key/value cache as a pool of fixed 64-token blocks. A sequence owns an ordered list of
-// block ids (its block table); blocks are reference-counted so a later prefix cache can
-// share one block between sequences. Block memory is allocated on first use.
+// Key/value cache as a pool of fixed 64-token blocks with a prefix cache. A sequence owns
+// an ordered list of block ids (its block table). Every full block is keyed by a chained
+// hash (parent block's key + its 64 token ids + a per-model salt); a new prompt walks its
+// full blocks through that map and shares every hit (reference-counted) instead of
+// computing it. Shared blocks are never written: a sequence only appends into its own tail.
+// A released sequence's cached blocks stay in the map as free-but-cached until the pool
+// needs them; they are evicted least-recently-used, leaves first (a block outlives its
+// cached children), so a shared prefix survives longer than the suffixes hanging off it.
+// Block memory is allocated on first use; the pool's size is the memory budget.
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <set>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace ls {
@@ -13,28 +22,52 @@ enum class KvType { F16, F32 };
 struct KvSequence {
   std::vector<int32_t> blocks;  // block table: positions [64*i, 64*i+64) live in blocks[i]
   int64_t n_tokens = 0;          // positions filled
+  std::vector<int32_t> tokens;   // the token at each filled position (prefix-cache keys)
+  std::vector<uint64_t> keys;    // chained key of each full block, in table order
+};
+
+struct KvCacheStats {
+  int64_t evictions = 0;   // cached blocks dropped to make room
+  int blocks_in_use = 0;   // referenced by live sequences
+  int blocks_cached = 0;   // free, still in the prefix map
+  int blocks_empty = 0;    // free, holding nothing reusable
+  int blocks_total = 0;
 };
 
 class KvCache {
  public:
   static constexpr int kBlockTokens = 64;
 
-  // kv_dim = n_kv_heads * head_dim; max_blocks bounds the pool.
-  KvCache(int n_layers, int kv_dim, int max_blocks, KvType type);
+  // kv_dim = n_kv_heads * head_dim; max_blocks bounds the pool; salt separates models.
+  KvCache(int n_layers, int kv_dim, int max_blocks, KvType type, uint64_t salt);
+
+  // Bytes of one block (every layer's keys and values for 64 positions).
+  static size_t block_bytes(int n_layers, int kv_dim, KvType type);
 
   KvType type() const { return type_; }
   int kv_dim() const { return kv_dim_; }
   size_t elem_bytes() const { return elem_bytes_; }
-  int max_blocks() const { return int(blocks_.size()); }
+  int max_blocks() const { return max_blocks_; }
   int blocks_in_use() const { return in_use_; }
+  KvCacheStats stats() const;
 
-  // Grows seq's block table to hold n_tokens positions; throws std::runtime_error when the
-  // pool is exhausted (leaving the table as it was).
+  // When seq ends at a block boundary, appends to it the cached blocks that hold
+  // tokens[0, 64k) for the largest k with 64k <= max_tokens, stopping at the first miss.
+  // Returns the number of tokens attached (seq.n_tokens grows by as much).
+  int64_t attach_cached(KvSequence& seq, const int32_t* tokens, int64_t max_tokens);
+  // Detaches blocks past n_tokens (a multiple of 64 not above seq.n_tokens): undoes attach_cached.
+  void truncate(KvSequence& seq, int64_t n_tokens);
+  // Grows seq's block table to hold n_tokens positions, evicting free cached blocks when
+  // no empty one is left; throws std::runtime_error when blocks held by live sequences
+  // leave no room (the table is then as it was).
   void reserve(KvSequence& seq, int64_t n_tokens);
-  // Drops seq's references; its blocks return to the free list when unshared.
+  // Records that positions [seq.n_tokens - n, seq.n_tokens) hold `tokens`, and publishes
+  // the blocks this filled in the prefix map.
+  void commit(KvSequence& seq, const int32_t* tokens, int64_t n);
+  // Drops seq's references; its cached blocks stay reusable until evicted.
   void release(KvSequence& seq);
-  void retain_block(int32_t block);
-  void release_block(int32_t block);
+  // Evicts every free cached block (a cold start for the next prompt).
+  void clear_cached();
 
   // Writes one position's keys and values (kv_dim floats each) for a layer.
   void store(const KvSequence& seq, int64_t pos, int layer, const float* k, const float* v);
@@ -43,18 +76,44 @@ class KvCache {
   const void* value(const KvSequence& seq, int64_t pos, int layer) const { return row(seq, pos, layer, 1); }
 
  private:
+  static constexpr int32_t kNoBlock = -1;
+  struct BlockInfo {
+    int32_t refs = 0;
+    bool cached = false;          // in the prefix map under `key`
+    uint64_t key = 0;
+    int32_t parent = kNoBlock;    // cached block before this one in its chain
+    int32_t cached_children = 0;  // cached blocks whose parent this is
+    uint64_t released_at = 0;     // LRU stamp, set when refs drops to 0
+    std::vector<int32_t> tokens;  // the 64 token ids of a cached block (checked on a hit)
+  };
+
   uint8_t* row(const KvSequence& seq, int64_t pos, int layer, int which) const;
   size_t row_elems_offset(int64_t slot, int layer, int which) const;
+  uint64_t block_key(uint64_t parent_key, const int32_t* tokens) const;
+  void retain(int32_t block);
+  void release_block(int32_t block);
+  // A block for new content: an empty one, else the least recently used evictable one.
+  int32_t take_block();
+  void evict(int32_t block);
+  void make_evictable_if_leaf(int32_t block);
 
   int n_layers_;
   int kv_dim_;
   KvType type_;
   size_t elem_bytes_;
   size_t block_bytes_;
-  std::vector<std::unique_ptr<uint8_t[]>> blocks_;  // null until first allocated
-  std::vector<int32_t> ref_counts_;
-  std::vector<int32_t> free_list_;
+  uint64_t salt_;
+  int max_blocks_;
+  // Grown on demand up to max_blocks_; a block's memory is allocated when first taken.
+  std::vector<std::unique_ptr<uint8_t[]>> blocks_;
+  std::vector<BlockInfo> info_;
+  std::vector<int32_t> empty_;                       // free blocks that hold nothing reusable
+  std::unordered_map<uint64_t, int32_t> by_key_;     // prefix map
+  std::set<std::pair<uint64_t, int32_t>> evictable_; // free cached leaves by (released_at, id)
   int in_use_ = 0;
+  int cached_free_ = 0;  // free blocks still in the prefix map (evictable now or after their children)
+  uint64_t clock_ = 0;
+  int64_t evictions_ = 0;
 };
 
 }  // namespace ls

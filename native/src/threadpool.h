@@ -1,7 +1,11 @@
 // A persistent pool of worker threads. `parallel_for` splits [0, n) into one contiguous
 // chunk per thread (the calling thread takes chunk 0) and returns when all are done.
+// Start and finish are signalled through atomics that the threads spin on briefly (a decode
+// step issues hundreds of parallel_for calls a few microseconds apart) before falling back
+// to sleeping on a condition variable, so an idle pool costs no CPU.
 // Not reentrant: one parallel_for at a time per pool (the engine serialises its work).
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -30,10 +34,10 @@ class ThreadPool {
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable start_cv_, done_cv_;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stopping_ = false;
-  int64_t n_ = 0;
+  std::atomic<uint64_t> generation_{0};  // bumped (under mu_) to start a job
+  std::atomic<int> pending_{0};          // workers still running the current job
+  std::atomic<bool> stopping_{false};
+  int64_t n_ = 0;                        // the job, published by the generation bump
   const std::function<void(int64_t, int64_t, int)>* fn_ = nullptr;
 };
 

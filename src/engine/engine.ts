@@ -13,8 +13,11 @@ export interface EngineLoadOptions {
   contextSize?: number;
   /** Tokens per forward batch during prefill. Default 256. */
   batchSize?: number;
-  /** Sequences the KV cache holds at once. Default 4. */
+  /** Sequences that can be live at once. Default 4. */
   maxSequences?: number;
+  /** Memory budget of the KV block pool (live sequences plus the prefix cache), in MiB.
+   * Default: room for contextSize positions of each of maxSequences sequences. */
+  kvCacheMb?: number;
   /** KV cache element type. Default 'f16'. */
   kvCacheType?: 'f16' | 'f32';
 }
@@ -37,7 +40,29 @@ export interface NativeEngineHandle {
   ): { done: Promise<Omit<GenerateStats, 'stopReason'> & { stopReason: string }>; cancel(): void };
   score(prompt: ArrayLike<number>, continuation: ArrayLike<number>): Promise<Float64Array>;
   embed(tokens: ArrayLike<number>): Promise<Float32Array>;
+  stats(): NativeEngineStats;
+  clearPrefixCache(): Promise<void>;
   close(): void;
+}
+
+/** Prefix-cache and KV-pool counters of a native engine (since load). */
+export interface NativeEngineStats {
+  /** Prompt positions attached from cached blocks instead of computed. */
+  hitTokens: number;
+  /** Positions run through the forward pass (prompts and generated tokens). */
+  computedTokens: number;
+  /** Cached blocks dropped to make room. */
+  evictions: number;
+  blocksInUse: number;
+  /** blocksCached + blocksEmpty. */
+  blocksFree: number;
+  /** Free blocks still reusable by a later prompt. */
+  blocksCached: number;
+  blocksEmpty: number;
+  blocksTotal: number;
+  blockTokens: number;
+  /** The prompt of the latest generate/score/embed call or session eval. */
+  lastPrompt: { hitTokens: number; computedTokens: number };
 }
 
 interface NativeInfo {
@@ -184,6 +209,16 @@ export class NativeEngine implements Engine {
       out.push(await handle.embed(ids));
     }
     return out;
+  }
+
+  /** Prefix-cache counters; a snapshot taken after the latest call, so it never waits. */
+  stats(): NativeEngineStats {
+    return this.live().stats();
+  }
+
+  /** Forgets the cached prompt blocks that no live session uses (the next prompt runs cold). */
+  clearPrefixCache(): Promise<void> {
+    return this.live().clearPrefixCache();
   }
 
   async countTokens(text: string): Promise<number> {

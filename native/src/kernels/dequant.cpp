@@ -32,16 +32,6 @@ void dequant_q4_0(const uint8_t* src, float* dst, int64_t n) {
 
 // Q4_K super-block of 256: f16 d, f16 dmin, 12 bytes of packed 6-bit (scale, min) for
 // 8 sub-blocks of 32, then 128 bytes of nibbles (each 32-byte run holds two sub-blocks).
-void q4_k_scale_min(int j, const uint8_t* s, int& scale, int& min) {
-  if (j < 4) {
-    scale = s[j] & 63;
-    min = s[j + 4] & 63;
-  } else {
-    scale = (s[j + 4] & 0xf) | ((s[j - 4] >> 6) << 4);
-    min = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-  }
-}
-
 void dequant_q4_k(const uint8_t* src, float* dst, int64_t n) {
   for (int64_t b = 0; b < n / 256; ++b, src += 144) {
     const float d = fp16_to_f32(load_u16(src));

@@ -1,50 +1,12 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "kernels/dequant.h"
 #include "kernels/half.h"
 #include "kernels/ops.h"
 
 namespace ls {
-
-namespace {
-
-// Q8_0 as ggml's x86 quantizer writes it: per 32 values, an f16 scale amax/127 and
-// values rounded (ties to even) after multiplying by 127/amax.
-void round_through_q8_0(const float* x, float* out, int64_t n) {
-  for (int64_t b = 0; b < n; b += 32) {
-    float amax = 0;
-    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[b + j]));
-    const float d = round_to_fp16(amax / 127.f);
-    const float id = amax != 0.f ? 127.f / amax : 0.f;
-    for (int j = 0; j < 32; ++j) out[b + j] = d * std::nearbyint(x[b + j] * id);
-  }
-}
-
-// Q8_K: per 256 values, scale from the signed value of largest magnitude, float scale.
-void round_through_q8_k(const float* x, float* out, int64_t n) {
-  for (int64_t b = 0; b < n; b += 256) {
-    float max = 0, amax = 0;
-    for (int j = 0; j < 256; ++j) {
-      const float ax = std::fabs(x[b + j]);
-      if (ax > amax) {
-        amax = ax;
-        max = x[b + j];
-      }
-    }
-    if (amax == 0.f) {
-      for (int j = 0; j < 256; ++j) out[b + j] = 0.f;
-      continue;
-    }
-    const float iscale = -127.f / max;
-    const float d = 1 / iscale;
-    for (int j = 0; j < 256; ++j) out[b + j] = d * std::min(127.f, std::nearbyint(iscale * x[b + j]));
-  }
-}
-
-}  // namespace
 
 void round_activations(GgmlType weight_type, const float* x, float* out, int64_t n_tokens, int64_t cols) {
   const int64_t n = n_tokens * cols;
@@ -55,21 +17,67 @@ void round_activations(GgmlType weight_type, const float* x, float* out, int64_t
     case GgmlType::BF16:
       for (int64_t i = 0; i < n; ++i) out[i] = round_to_bf16(x[i]);
       break;
-    case GgmlType::Q8_0:
-    case GgmlType::Q4_0:
-      for (int64_t t = 0; t < n_tokens; ++t) round_through_q8_0(x + t * cols, out + t * cols, cols);
-      break;
-    case GgmlType::Q4_K:
-    case GgmlType::Q6_K:
-      for (int64_t t = 0; t < n_tokens; ++t) round_through_q8_k(x + t * cols, out + t * cols, cols);
-      break;
     default:
       std::copy(x, x + n, out);
   }
 }
 
+namespace {
+
+// Integer path: each thread owns a contiguous range of weight rows (decode: both cores stream
+// their half of the matrix); prefill walks the tokens in blocks small enough to stay in L2
+// while a thread's rows pass over them.
+void matmul_integer(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+                    MatmulScratch& scratch, KernelLevel level) {
+  const int64_t cols = w.cols, rows = w.rows;
+  const bool k_quant = w.type == GgmlType::Q4_K || w.type == GgmlType::Q6_K;
+  if (k_quant)
+    quantize_q8_k(x, n_tokens, cols, scratch.q8k);
+  else
+    quantize_q8_0(x, n_tokens, cols, scratch.q8, level);
+  const int8_t* xq = k_quant ? scratch.q8k.qs.data() : scratch.q8.qs.data();
+  const float* xd = k_quant ? scratch.q8k.d.data() : scratch.q8.d.data();
+  const int64_t scales_per_token = cols / (k_quant ? kQKBlock : kQ8Block);
+  const QGemmFn kernel = qgemm_kernel(level, w.type);
+  const int64_t token_block = std::max<int64_t>(4, ((256 * 1024) / cols) & ~int64_t(3));
+  constexpr int64_t kRowGroup = 16;
+  const int64_t groups = (rows + kRowGroup - 1) / kRowGroup;
+  pool.parallel_for(groups, [&](int64_t begin, int64_t end, int) {
+    const int64_t r0 = begin * kRowGroup, r1 = std::min(rows, end * kRowGroup);
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += token_block) {
+      QGemmTask task;
+      task.type = w.type;
+      task.w = w.row(r0);
+      task.row_bytes = w.row_bytes;
+      task.n_rows = r1 - r0;
+      task.xq = xq + t0 * cols;
+      task.xd = xd + t0 * scales_per_token;
+      if (k_quant) task.xbsum = scratch.q8k.bsum.data() + t0 * (cols / 16);
+      task.cols = cols;
+      task.n_tokens = std::min(token_block, n_tokens - t0);
+      task.y = y + t0 * rows + r0;
+      task.y_stride = rows;
+      kernel(task);
+    }
+  });
+}
+
+}  // namespace
+
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch) {
+  matmul(w, x, n_tokens, y, pool, scratch, active_kernel_level());
+}
+
+void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+            MatmulScratch& scratch, KernelLevel level) {
+  if (int(level) > int(cpu_kernel_level())) level = cpu_kernel_level();
+  const bool q8_0_blocks = (w.type == GgmlType::Q8_0 || w.type == GgmlType::Q4_0) && w.cols % kQ8Block == 0;
+  const bool q8_k_blocks = (w.type == GgmlType::Q4_K || w.type == GgmlType::Q6_K) && w.cols % kQKBlock == 0;
+  if (q8_0_blocks || q8_k_blocks) {
+    matmul_integer(w, x, n_tokens, y, pool, scratch, level);
+    return;
+  }
   const int64_t cols = w.cols;
   const float* act = x;
   if (w.type != GgmlType::F32) {

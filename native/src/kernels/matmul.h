@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "gguf.h"
+#include "kernels/cpu_features.h"
+#include "kernels/qgemm.h"
 #include "threadpool.h"
 
 namespace ls {
@@ -22,16 +24,23 @@ struct WeightMatrix {
 // Buffers reused across calls so a forward pass allocates nothing once warm.
 struct MatmulScratch {
   std::vector<float> activations;             // x rounded to the weight's dot precision
+  Q8Activations q8;                            // x quantized for the Q8_0/Q4_0 integer kernels
+  Q8KActivations q8k;                          // x quantized for the Q4_K/Q6_K integer kernels
   std::vector<std::vector<float>> row_buffers;  // one decoded weight row per thread
 };
 
-// The activations a weight type's dot product sees in ggml: rounded to F16/BF16, or through
-// 8-bit Q8_0 (for Q8_0/Q4_0) / Q8_K (for Q4_K/Q6_K) blocks. The engine rounds the same way
-// so its logits track llama.cpp's; a later integer kernel consumes these blocks directly.
+// The activations a weight type's dot product sees in ggml when it is not an integer one:
+// rounded to F16/BF16 (others pass through). The engine rounds the same way so its logits
+// track llama.cpp's. Quantized weights take the integer path (quantize_q8_0/q8_k + qgemm).
 void round_activations(GgmlType weight_type, const float* x, float* out, int64_t n_tokens, int64_t cols);
 
 // y[t * w.rows + r] = dot(W[r], x'[t * w.cols ...]) for t < n_tokens, x' = round_activations(x).
+// Quantized weights: integer block dots against x quantized to Q8_0 (Q8_0/Q4_0 weights) or
+// Q8_K (Q4_K/Q6_K), as ggml computes them.
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch);
+// The same with an explicit kernel level (tests compare levels; capped at cpu_kernel_level()).
+void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+            MatmulScratch& scratch, KernelLevel level);
 
 }  // namespace ls

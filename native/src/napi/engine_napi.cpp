@@ -164,6 +164,7 @@ class GenerateJob : public Napi::AsyncProgressQueueWorker<int32_t> {
     Napi::Env env = Env();
     Napi::Object o = Napi::Object::New(env);
     o.Set("promptTokens", double(stats_.prompt_tokens));
+    o.Set("cachedTokens", double(stats_.cached_tokens));
     o.Set("generatedTokens", double(stats_.generated_tokens));
     o.Set("prefillMs", stats_.prefill_ms);
     o.Set("decodeMs", stats_.decode_ms);
@@ -203,6 +204,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         InstanceMethod("generate", &EngineWrap::Generate),
         InstanceMethod("score", &EngineWrap::Score),
         InstanceMethod("embed", &EngineWrap::Embed),
+        InstanceMethod("stats", &EngineWrap::Stats),
+        InstanceMethod("clearPrefixCache", &EngineWrap::ClearPrefixCache),
         InstanceMethod("close", &EngineWrap::Close),
     });
   }
@@ -442,6 +445,33 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return p;
   }
 
+  // stats() -> prefix-cache and KV-pool counters (a snapshot: never waits for running work).
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    EnginePtr e = live(info);
+    Napi::Env env = info.Env();
+    const ls::PrefixCacheStats s = e->stats();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("hitTokens", double(s.hit_tokens));
+    o.Set("computedTokens", double(s.computed_tokens));
+    o.Set("evictions", double(s.kv.evictions));
+    o.Set("blocksInUse", double(s.kv.blocks_in_use));
+    o.Set("blocksFree", double(s.kv.blocks_cached + s.kv.blocks_empty));
+    o.Set("blocksCached", double(s.kv.blocks_cached));
+    o.Set("blocksEmpty", double(s.kv.blocks_empty));
+    o.Set("blocksTotal", double(s.kv.blocks_total));
+    o.Set("blockTokens", double(ls::KvCache::kBlockTokens));
+    Napi::Object last = Napi::Object::New(env);
+    last.Set("hitTokens", double(s.last_hit_tokens));
+    last.Set("computedTokens", double(s.last_computed_tokens));
+    o.Set("lastPrompt", last);
+    return o;
+  }
+
+  // clearPrefixCache() -> Promise<void>: evicts the cached blocks no sequence uses.
+  Napi::Value ClearPrefixCache(const Napi::CallbackInfo& info) {
+    return queue_void(info, [](Engine& e) { e.clear_prefix_cache(); });
+  }
+
   // Drops this object's reference; running jobs keep the engine alive until they finish.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     engine_.reset();
@@ -457,7 +487,7 @@ void LoadJob::OnOK() {
   deferred_.Resolve(obj);
 }
 
-// loadEngine(path, { threads, contextSize, batchSize, maxSequences, kvCacheType }) -> Promise<Engine>
+// loadEngine(path, { threads, contextSize, batchSize, maxSequences, kvCacheMb, kvCacheType }) -> Promise<Engine>
 Napi::Value LoadEngine(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "loadEngine(path, options): path must be a string");
@@ -469,6 +499,9 @@ Napi::Value LoadEngine(const Napi::CallbackInfo& info) {
   opts.n_ctx = int_option(env, o, "contextSize", 0, 0, 1 << 20);
   opts.n_batch = int_option(env, o, "batchSize", 256, 1, 4096);
   opts.max_sequences = int(int_option(env, o, "maxSequences", 4, 1, 256));
+  const double kv_mb = number_option(env, o, "kvCacheMb", 0);
+  if (kv_mb < 0 || kv_mb > double(1 << 30)) throw Napi::RangeError::New(env, "option kvCacheMb must be in 0..1073741824");
+  opts.kv_cache_bytes = uint64_t(kv_mb * double(1 << 20));
   if (o.Has("kvCacheType") && !o.Get("kvCacheType").IsUndefined()) {
     const Napi::Value v = o.Get("kvCacheType");
     const std::string t = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";

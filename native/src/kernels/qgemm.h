@@ -1,0 +1,93 @@
+// Integer matmul of quantized weights against 8-bit activations, the way ggml computes it:
+// Q8_0 / Q4_0 weights against Q8_0 activation blocks (per 32 values, d_w * d_x * exact integer
+// Σ q_w q_x), Q4_K / Q6_K weights against Q8_K blocks (per 256 values, the sub-block scales and
+// mins applied to exact integer sums). One implementation per KernelLevel; all give identical
+// integer sums.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "gguf.h"
+#include "kernels/cpu_features.h"
+#include "kernels/dequant.h"
+#include "kernels/half.h"
+
+namespace ls {
+
+constexpr int kQ8Block = 32;
+constexpr int kQKBlock = 256;
+
+// n_tokens rows of `cols` values (cols a multiple of 32), 32-value blocks: int8 values and
+// one scale per block (an f16-rounded float, as ggml stores it).
+struct Q8Activations {
+  std::vector<int8_t> qs;  // n_tokens * cols
+  std::vector<float> d;    // n_tokens * cols / 32
+};
+
+// Q8_0 as ggml's x86 quantizer writes it: d = fp16(amax / 127), q = round-to-even(x * 127 / amax).
+// Every level writes identical blocks.
+void quantize_q8_0(const float* x, int64_t n_tokens, int64_t cols, Q8Activations& out, KernelLevel level);
+
+// Q8_K: 256-value blocks (cols a multiple of 256) with a float scale, plus the sum of every 16
+// values (what the K-quant mins and offsets multiply).
+struct Q8KActivations {
+  std::vector<int8_t> qs;     // n_tokens * cols
+  std::vector<float> d;       // n_tokens * cols / 256
+  std::vector<int32_t> bsum;  // n_tokens * cols / 16
+};
+// As ggml: scale from the value of largest magnitude, d = max / -127, q = min(127, round(x / d)).
+void quantize_q8_k(const float* x, int64_t n_tokens, int64_t cols, Q8KActivations& out);
+
+// y[t * y_stride + r] = Σ_blocks d_w d_x Σ q_w q_x for r < n_rows, t < n_tokens.
+struct QGemmTask {
+  GgmlType type = GgmlType::Q8_0;  // Q8_0 or Q4_0 (Q8_0 activations); Q4_K or Q6_K (Q8_K)
+  const uint8_t* w = nullptr;      // first weight row
+  size_t row_bytes = 0;
+  int64_t n_rows = 0;
+  const int8_t* xq = nullptr;  // first token's values, token stride = cols
+  const float* xd = nullptr;   // first token's scales, token stride = cols / 32 (Q8_K: / 256)
+  const int32_t* xbsum = nullptr;  // Q8_K only: first token's 16-value sums, stride cols / 16
+  int64_t cols = 0;
+  int64_t n_tokens = 0;
+  float* y = nullptr;
+  int64_t y_stride = 0;
+};
+
+using QGemmFn = void (*)(const QGemmTask&);
+// The kernel of a level for a weight type (levels this build lacks fall back to scalar).
+QGemmFn qgemm_kernel(KernelLevel level, GgmlType type);
+
+void qgemm_scalar(const QGemmTask& task);
+void qgemm_k_scalar(const QGemmTask& task);
+#if defined(__x86_64__)
+void qgemm_avx2(const QGemmTask& task);
+void qgemm_avx512(const QGemmTask& task);
+void qgemm_k_avx2(const QGemmTask& task);
+void qgemm_k_avx512(const QGemmTask& task);
+// n_blocks blocks of 32 values of x into qs and d (the AVX-512 body of quantize_q8_0).
+void quantize_q8_0_avx512(const float* x, int64_t n_blocks, int8_t* qs, float* d);
+#endif
+
+// Byte sizes of one weight block and the exact integer sums of one block, shared by every
+// level (the SIMD kernels use them for an odd last block).
+inline int qgemm_block_bytes(GgmlType type) { return type == GgmlType::Q8_0 ? 34 : 18; }
+
+inline float qgemm_block_scale(const uint8_t* block) { return fp16_to_f32(uint16_t(block[0] | (block[1] << 8))); }
+
+inline int32_t q8_0_block_isum(const uint8_t* block, const int8_t* x) {
+  const int8_t* q = reinterpret_cast<const int8_t*>(block + 2);
+  int32_t sum = 0;
+  for (int j = 0; j < 32; ++j) sum += int32_t(q[j]) * x[j];
+  return sum;
+}
+
+// Q4_0: low nibbles are elements 0..15, high nibbles 16..31, both offset by 8.
+inline int32_t q4_0_block_isum(const uint8_t* block, const int8_t* x) {
+  const uint8_t* q = block + 2;
+  int32_t sum = 0;
+  for (int j = 0; j < 16; ++j) sum += (int32_t(q[j] & 0xf) - 8) * x[j] + (int32_t(q[j] >> 4) - 8) * x[j + 16];
+  return sum;
+}
+
+}  // namespace ls

@@ -1,0 +1,163 @@
+// Bindings for benchmarks and kernel tests:
+//   kernelInfo() → { cpu: 'avx512'|'avx2'|'scalar', active: ... } (active honours LITSURVEY_KERNELS)
+//   kernelMatmul(level, type, weights: Uint8Array, rows, cols, x: Float32Array, nTokens, threads?)
+//     → Float32Array of nTokens * rows: y = W x through the engine's matmul at that kernel level
+//   kernelF16Dot(level, k: Uint16Array, q: Float32Array) → number
+//   kernelF16Axpy(level, a, v: Uint16Array, acc: Float32Array) → Float32Array (acc + a * v)
+//   kernelF16Rows(level, rows: Uint16Array, stride, nRows, q: Float32Array, scale, w: Float32Array)
+//     → { scores: Float32Array (scale * row·q per row), sum: Float32Array (Σ w[j] row_j) }
+//   memoryReadBandwidth(bytes, threads, sweeps = 5) → best read bandwidth in bytes per second
+#include <cmath>
+#include <new>
+#include <string>
+
+#include "kernels/attention.h"
+#include "kernels/bandwidth.h"
+#include "kernels/cpu_features.h"
+#include "kernels/matmul.h"
+#include "napi/registry.h"
+
+namespace ls::napi {
+namespace {
+
+int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, int64_t lo, int64_t hi) {
+  const Napi::Value v = info[i];
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!(d == std::floor(d) && d >= double(lo) && d <= double(hi)))
+    throw Napi::RangeError::New(info.Env(), std::string(fn) + ": " + name + " must be an integer in " +
+                                                std::to_string(lo) + ".." + std::to_string(hi));
+  return int64_t(d);
+}
+
+KernelLevel level_arg(const Napi::CallbackInfo& info, const char* fn) {
+  KernelLevel level;
+  if (!info[0].IsString() || !parse_kernel_level(info[0].As<Napi::String>().Utf8Value().c_str(), level))
+    throw Napi::TypeError::New(info.Env(), std::string(fn) + ": level must be 'scalar', 'avx2' or 'avx512'");
+  return level;
+}
+
+template <class Array>
+Array typed_arg(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, const char* fn, const char* what) {
+  const Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
+    throw Napi::TypeError::New(info.Env(), std::string(fn) + ": " + what);
+  return v.As<Array>();
+}
+
+Napi::Value kernel_info(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("cpu", kernel_level_name(cpu_kernel_level()));
+  o.Set("active", kernel_level_name(active_kernel_level()));
+  return o;
+}
+
+Napi::Value kernel_matmul(const Napi::CallbackInfo& info) {
+  const char* fn = "kernelMatmul";
+  Napi::Env env = info.Env();
+  const KernelLevel level = level_arg(info, fn);
+  if (!info[1].IsString()) throw Napi::TypeError::New(env, "kernelMatmul: type must be a type name such as 'Q8_0'");
+  const std::string type_name = info[1].As<Napi::String>().Utf8Value();
+  const TypeTraits* traits = nullptr;
+  uint32_t type_id = 0;
+  for (uint32_t id = 0; id <= 40 && !traits; ++id) {
+    const TypeTraits* t = type_traits(id);
+    if (t && t->computable && type_name == t->name) traits = t, type_id = id;
+  }
+  if (!traits) throw Napi::TypeError::New(env, "kernelMatmul: '" + type_name + "' is not a type the engine computes");
+  auto weights = typed_arg<Napi::Uint8Array>(info, 2, napi_uint8_array, fn, "weights must be a Uint8Array");
+  const int64_t rows = int_arg(info, 3, fn, "rows", 1, 1 << 20);
+  const int64_t cols = int_arg(info, 4, fn, "cols", 1, 1 << 20);
+  auto x = typed_arg<Napi::Float32Array>(info, 5, napi_float32_array, fn, "x must be a Float32Array");
+  const int64_t n_tokens = int_arg(info, 6, fn, "nTokens", 1, 1 << 16);
+  const int64_t threads = info[7].IsUndefined() ? 1 : int_arg(info, 7, fn, "threads", 1, 64);
+  if (cols % traits->block_elems != 0)
+    throw Napi::RangeError::New(env, "kernelMatmul: cols must be a multiple of " + std::to_string(traits->block_elems));
+  WeightMatrix w;
+  w.type = GgmlType(type_id);
+  w.rows = rows;
+  w.cols = cols;
+  w.row_bytes = size_t(cols / traits->block_elems) * traits->block_bytes;
+  if (weights.ByteLength() != w.row_bytes * size_t(rows))
+    throw Napi::RangeError::New(env, "kernelMatmul: weights must be rows * " + std::to_string(w.row_bytes) + " bytes");
+  if (x.ElementLength() != size_t(n_tokens * cols))
+    throw Napi::RangeError::New(env, "kernelMatmul: x must hold nTokens * cols values");
+  if (rows * n_tokens > (int64_t(1) << 28)) throw Napi::RangeError::New(env, "kernelMatmul: output too large");
+  w.data = weights.Data();
+  Napi::Float32Array y = Napi::Float32Array::New(env, size_t(rows * n_tokens));
+  ThreadPool pool{int(threads)};
+  MatmulScratch scratch;
+  matmul(w, x.Data(), n_tokens, y.Data(), pool, scratch, level);
+  return y;
+}
+
+Napi::Value kernel_f16_dot(const Napi::CallbackInfo& info) {
+  const char* fn = "kernelF16Dot";
+  const KernelLevel level = level_arg(info, fn);
+  auto k = typed_arg<Napi::Uint16Array>(info, 1, napi_uint16_array, fn, "k must be a Uint16Array");
+  auto q = typed_arg<Napi::Float32Array>(info, 2, napi_float32_array, fn, "q must be a Float32Array");
+  if (k.ElementLength() != q.ElementLength()) throw Napi::RangeError::New(info.Env(), "kernelF16Dot: k and q lengths differ");
+  return Napi::Number::New(info.Env(), dot_f16_f32_at(level, k.Data(), q.Data(), int64_t(q.ElementLength())));
+}
+
+Napi::Value kernel_f16_axpy(const Napi::CallbackInfo& info) {
+  const char* fn = "kernelF16Axpy";
+  const KernelLevel level = level_arg(info, fn);
+  if (!info[1].IsNumber()) throw Napi::TypeError::New(info.Env(), "kernelF16Axpy: a must be a number");
+  const float a = info[1].As<Napi::Number>().FloatValue();
+  auto v = typed_arg<Napi::Uint16Array>(info, 2, napi_uint16_array, fn, "v must be a Uint16Array");
+  auto acc = typed_arg<Napi::Float32Array>(info, 3, napi_float32_array, fn, "acc must be a Float32Array");
+  if (v.ElementLength() != acc.ElementLength()) throw Napi::RangeError::New(info.Env(), "kernelF16Axpy: v and acc lengths differ");
+  Napi::Float32Array out = Napi::Float32Array::New(info.Env(), acc.ElementLength());
+  for (size_t i = 0; i < acc.ElementLength(); ++i) out[i] = acc[i];
+  axpy_f16_at(level, a, v.Data(), out.Data(), int64_t(out.ElementLength()));
+  return out;
+}
+
+Napi::Value kernel_f16_rows(const Napi::CallbackInfo& info) {
+  const char* fn = "kernelF16Rows";
+  Napi::Env env = info.Env();
+  const KernelLevel level = level_arg(info, fn);
+  auto rows = typed_arg<Napi::Uint16Array>(info, 1, napi_uint16_array, fn, "rows must be a Uint16Array");
+  const int64_t stride = int_arg(info, 2, fn, "stride", 1, 1 << 20);
+  const int64_t n_rows = int_arg(info, 3, fn, "nRows", 1, 1 << 20);
+  auto q = typed_arg<Napi::Float32Array>(info, 4, napi_float32_array, fn, "q must be a Float32Array");
+  if (!info[5].IsNumber()) throw Napi::TypeError::New(env, "kernelF16Rows: scale must be a number");
+  const float scale = info[5].As<Napi::Number>().FloatValue();
+  auto w = typed_arg<Napi::Float32Array>(info, 6, napi_float32_array, fn, "w must be a Float32Array");
+  const int64_t n = int64_t(q.ElementLength());
+  if (n < 1 || n > stride || w.ElementLength() != size_t(n_rows) ||
+      rows.ElementLength() < size_t((n_rows - 1) * stride + n))
+    throw Napi::RangeError::New(env, "kernelF16Rows: need q.length <= stride, w.length == nRows, rows long enough");
+  Napi::Float32Array scores = Napi::Float32Array::New(env, size_t(n_rows));
+  Napi::Float32Array sum = Napi::Float32Array::New(env, size_t(n));
+  f16_key_scores_at(level, rows.Data(), stride, n_rows, q.Data(), n, scale, scores.Data());
+  f16_weighted_rows_at(level, rows.Data(), stride, n_rows, w.Data(), n, sum.Data());
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("scores", scores);
+  o.Set("sum", sum);
+  return o;
+}
+
+Napi::Value memory_read_bandwidth_js(const Napi::CallbackInfo& info) {
+  const char* fn = "memoryReadBandwidth";
+  const int64_t bytes = int_arg(info, 0, fn, "bytes", int64_t(1) << 20, int64_t(16) << 30);
+  const int64_t threads = int_arg(info, 1, fn, "threads", 1, 256);
+  const int64_t sweeps = info[2].IsUndefined() ? 5 : int_arg(info, 2, fn, "sweeps", 1, 100);
+  try {
+    return Napi::Number::New(info.Env(), memory_read_bandwidth(size_t(bytes), int(threads), int(sweeps)));
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(info.Env(), "memoryReadBandwidth: cannot allocate " + std::to_string(bytes) + " bytes");
+  }
+}
+
+Registrar reg("kernels", [](Napi::Env env, Napi::Object exports) {
+  exports.Set("kernelInfo", Napi::Function::New(env, kernel_info, "kernelInfo"));
+  exports.Set("kernelMatmul", Napi::Function::New(env, kernel_matmul, "kernelMatmul"));
+  exports.Set("kernelF16Dot", Napi::Function::New(env, kernel_f16_dot, "kernelF16Dot"));
+  exports.Set("kernelF16Axpy", Napi::Function::New(env, kernel_f16_axpy, "kernelF16Axpy"));
+  exports.Set("kernelF16Rows", Napi::Function::New(env, kernel_f16_rows, "kernelF16Rows"));
+  exports.Set("memoryReadBandwidth", Napi::Function::New(env, memory_read_bandwidth_js, "memoryReadBandwidth"));
+});
+
+}  // namespace
+}  // namespace ls::napi
