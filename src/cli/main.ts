@@ -11,9 +11,11 @@ import { command as indexCommand } from './commands/index.js';
 import { command as modelCommand } from './commands/model.js';
 import { command as searchCommand } from './commands/search.js';
 import { command as serveCommand } from './commands/serve.js';
+import { command as generateCommand } from './commands/generate.js';
+import { command as batchCommand } from './commands/batch.js';
 import { command as evalCommand } from './commands/eval.js';
 
-export const commands: Command[] = [evalCommand, searchCommand, indexCommand, serveCommand, engineCommand, modelCommand];
+export const commands: Command[] = [generateCommand, batchCommand, evalCommand, searchCommand, indexCommand, serveCommand, engineCommand, modelCommand];
 
 function version(): string {
   return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;

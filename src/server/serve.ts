@@ -1,7 +1,7 @@
 // Starts the HTTP server: opens the store and index, loads the model if one is configured,
 // and shuts down cleanly on SIGINT/SIGTERM.
 import { serve, type ServerType } from '@hono/node-server';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Hono } from 'hono';
 import type { Config } from '../config.js';
 import { openIndex } from '../corpus/default-index.js';
@@ -9,7 +9,10 @@ import { NativeEngine } from '../engine/engine.js';
 import { EngineScheduler } from '../engine/scheduler.js';
 import { createEmbedder, DEFAULT_EMBEDDER } from '../index/embedders.js';
 import { openDb } from '../store/db.js';
+import { JobStore } from '../pipeline/jobs.js';
 import { createApp, type AppContext, type ServerLimits } from './app.js';
+import { mountSurveyRoutes } from './web.js';
+import { SurveyWorker } from './worker.js';
 
 export interface ServeOptions {
   host: string;
@@ -20,6 +23,10 @@ export interface ServeOptions {
   limits?: Partial<ServerLimits>;
   log?: (line: string) => void;
   mount?: (app: Hono, ctx: AppContext) => void;
+  /** Run queued survey jobs in this process (default true). */
+  worker?: boolean;
+  /** Pause after each stored job step (tests and demos watch progress with it). */
+  jobStepDelayMs?: number;
 }
 
 export interface RunningServer {
@@ -39,7 +46,12 @@ export async function startServer(config: Config, opts: ServeOptions): Promise<R
     engine = await NativeEngine.load(opts.model);
   }
   const scheduler = engine ? new EngineScheduler(engine) : undefined;
-  const app = createApp({ db, index, embedder, scheduler, modelId: opts.model ? basename(opts.model) : undefined, token: opts.token, trustProxy: opts.trustProxy, limits: opts.limits, mount: opts.mount });
+  const worker = new SurveyWorker({ store: new JobStore(db), dbPath: config.dbPath, index, embedder, cacheDir: config.cacheDir, scheduler, log, stepDelayMs: opts.jobStepDelayMs });
+  const mount = (app: Hono, ctx: AppContext) => {
+    mountSurveyRoutes(app, ctx, { worker, index, cacheDir: config.cacheDir, modelPath: opts.model ? resolve(opts.model) : undefined, trustProxy: opts.trustProxy });
+    opts.mount?.(app, ctx);
+  };
+  const app = createApp({ db, index, embedder, scheduler, modelId: opts.model ? basename(opts.model) : undefined, token: opts.token, trustProxy: opts.trustProxy, limits: opts.limits, mount });
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: opts.host, port: opts.port }, () => resolve(s));
     s.once('error', reject);
@@ -47,9 +59,11 @@ export async function startServer(config: Config, opts: ServeOptions): Promise<R
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+  if (opts.worker !== false) worker.start();
   return {
     url,
     close: async () => {
+      await worker.stop();
       await new Promise<void>((res) => server.close(() => res()));
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       await engine?.close();

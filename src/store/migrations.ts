@@ -71,4 +71,17 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'batch items: which job a line of a batch file became',
+    sql: `
+      CREATE TABLE batch_items (
+        batch TEXT NOT NULL,
+        item_key TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        PRIMARY KEY (batch, item_key)
+      );
+    `,
+  },
 ];

@@ -10,11 +10,25 @@ export const command: Command = {
   summary: 'run the web service (form, REST API, OpenAI-compatible /v1)',
   help: `Usage: litsurvey serve [--host 127.0.0.1] [--port 8080] [--model FILE.gguf] [--rate N] [--trust-proxy]
 
-Serves the search API, health and metrics, and — with a model — the OpenAI-compatible API:
+Serves the web form, the REST API, health and metrics, and — with a model — the
+OpenAI-compatible API. Open the printed address in a browser: type a topic, watch the survey being
+written, read it with clickable citations and fact-score marks, download .md/.bib/report.
+
+  /                             the survey form; /jobs history; /index corpus counts and attribution
+  POST /api/surveys             start a survey job ({topic, sections?, since?, until?, mode?})
+  GET  /api/surveys[/:id]       job list / one job's state, progress, queue position, downloads
+  GET  /api/surveys/:id/events  live progress (Server-Sent Events)
+  DELETE /api/surveys/:id       cancel, at any stage
+  GET  /api/surveys/:id/survey.md | survey.bib | report.html | survey.json   downloads
+  POST /api/eval                score an uploaded Markdown survey
+  GET  /api/search?q=…          hybrid search (k, since, until, category, venue, mode)
+  GET  /api/openapi.json        the OpenAPI description of all of this
   GET  /healthz                 liveness and readiness (database, index)
   GET  /metrics                 Prometheus text: jobs by state, queue, engine tokens/s, rate limits
-  GET  /api/search?q=…          hybrid search (k, since, until, category, venue, mode)
   GET  /v1/models, POST /v1/chat/completions, /v1/completions, /v1/embeddings   (with --model)
+
+Survey jobs live in the SQLite database with leases: the CLI and the server can share it, queued
+jobs and jobs whose worker died resume after a restart, and one job runs at a time per engine.
 
 Options:
   --host H       address to listen on (default 127.0.0.1; use 0.0.0.0 behind a proxy)

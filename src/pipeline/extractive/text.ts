@@ -1,0 +1,79 @@
+// Text helpers for extractive mode: sentence splitting, word tokens, stopwords, a seeded PRNG.
+import { tokenizeWords } from '../../index/sif-embedder.js';
+
+export { tokenizeWords };
+
+// Function words and academic boilerplate that never name a theme.
+const STOPWORDS = new Set(
+  (
+    'a about above across after again against all almost also although always among an and another any are as at be because been before being ' +
+    'below between both but by can could did do does doing done down during each either else enough especially etc even ever every few for from ' +
+    'further had has have having he her here hers him his how however i if in into is it its itself just least less many may me might more most ' +
+    'much must my neither no nor not now of off often on once one only or other others otherwise our ours out over own per perhaps quite rather ' +
+    'same several shall she should since so some such than that the their theirs them themselves then there therefore these they this those ' +
+    'though through thus to together too toward towards two under unless until up upon us very via was we well were what whatever when where ' +
+    'whether which while who whom whose why will with within without would yet you your ' +
+    'paper papers propose proposed proposes present presents presented show shows shown demonstrate demonstrates study studies work works ' +
+    'approach approaches method methods result results new novel using used use uses based existing significantly significant outperform ' +
+    'outperforms state art furthermore moreover first second three experiments experimental extensive introduce introduces achieve achieves ' +
+    'task tasks model models performance data set sets able various different large improve improves improved better best effective ' +
+    'effectiveness address problem problems propose framework frameworks however recent recently including include includes provide provides'
+  ).split(/\s+/),
+);
+
+export function isStopword(word: string): boolean {
+  return STOPWORDS.has(word) || /^\d+$/.test(word) || word.length < 3;
+}
+
+/** Sentences of an abstract; fragments too short or too long to stand alone are dropped. */
+export function sentences(text: string): string[] {
+  return text
+    .replace(/\s+/g, ' ')
+    .replace(/(\p{Ll}{2}[.!?])(\p{Lu}\p{Ll})/gu, '$1 $2') // "task.Our" in scraped abstracts
+    .split(/(?<=[.!?])\s+(?=[A-Z(“"])/)
+    .map((s) => s.trim())
+    .filter((s) => s.length >= 40 && s.length <= 500 && /[.!?]$/.test(s));
+}
+
+/** mulberry32: a small seeded PRNG, so clustering and phrasing are reproducible from the seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/** Unit-length mean of the vectors (zero when there are none). */
+export function centroid(vectors: readonly Float32Array[], dim: number): Float32Array {
+  const c = new Float32Array(dim);
+  for (const v of vectors) for (let i = 0; i < dim; i++) c[i]! += v[i]!;
+  let n = 0;
+  for (let i = 0; i < dim; i++) n += c[i]! * c[i]!;
+  if (n > 0) for (let i = 0; i < dim; i++) c[i]! /= Math.sqrt(n);
+  return c;
+}
+
+const MINOR_WORDS = new Set(['a', 'an', 'and', 'as', 'at', 'by', 'for', 'in', 'of', 'on', 'or', 'the', 'to', 'via', 'vs', 'with']);
+
+/** Capitalises each word's first letter, except minor words after the first. */
+export function titleCase(phrase: string): string {
+  return phrase.replace(/(?<![\p{L}\p{N}'’])\p{Ll}[\p{L}\p{N}]*/gu, (w, offset: number) => (offset > 0 && MINOR_WORDS.has(w) ? w : w[0]!.toUpperCase() + w.slice(1)));
+}
+
+/** Sentences that lean on the one before ("This shows…", "However, …") do not stand alone. */
+const LEANS_ON_CONTEXT = /^(?:this|these|those|that|it|its|they|their|such|however|moreover|furthermore|consequently|finally|additionally|in addition|thus|hence|therefore|then|also|second(?:ly)?|third(?:ly)?|lastly|meanwhile|specifically|in particular|to (?:address|fill|tackle|solve|overcome|bridge|mitigate|alleviate|remedy|this end)|through (?:this|these)|by doing so|with this|as a result|in contrast|on the other hand|besides|instead|here)\b/i;
+const THIS_PAPER = /^(?:in )?this (?:paper|work|article|study|thesis|note)\b/i;
+
+export function standsAlone(sentence: string): boolean {
+  return THIS_PAPER.test(sentence) || !LEANS_ON_CONTEXT.test(sentence);
+}
