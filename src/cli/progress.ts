@@ -56,3 +56,21 @@ export class ProgressBar {
     process.stderr.write(`${message}\n`);
   }
 }
+
+/** Callbacks that show a (first-time) index build as a progress bar with papers/s. */
+export function indexBuildProgress(indexUri: string, quiet = false): {
+  onBuildStart: (corpus: string[]) => void;
+  onProgress: (p: { bytesDone: number; bytesTotal: number; records: number }) => void;
+  onStep: (step: string) => void;
+} {
+  const bar = new ProgressBar('building the index', 1, quiet);
+  const started = Date.now();
+  return {
+    onBuildStart: (corpus) => bar.log(`No index yet at ${indexUri}; building it from ${corpus.join(', ')} (once).`),
+    onProgress: (p) => {
+      bar.setTotal(p.bytesTotal);
+      bar.update(p.bytesDone, `${p.records.toLocaleString('en-US')} records, ${Math.round(p.records / Math.max(0.001, (Date.now() - started) / 1000)).toLocaleString('en-US')} papers/s`);
+    },
+    onStep: (s) => bar.log(`building ${s}…`),
+  };
+}

@@ -174,6 +174,23 @@ export class PaperIndex {
     await t.optimize({ cleanupOlderThan: new Date() });
   }
 
+  /** Papers by year and by source (what `index stats` and the index page show). */
+  async counts(): Promise<{ papers: number; byYear: Map<string, number>; bySource: Map<string, number> }> {
+    const byYear = new Map<string, number>();
+    const bySource = new Map<string, number>();
+    if (!this.table) return { papers: 0, byYear, bySource };
+    const table = await this.table.query().select(['year', 'source']).toArrow();
+    const years = table.getChild('year')!;
+    const sources = table.getChild('source')!;
+    for (let i = 0; i < table.numRows; i++) {
+      const y = String(years.get(i) ?? 'unknown');
+      byYear.set(y, (byYear.get(y) ?? 0) + 1);
+      const s = String(sources.get(i));
+      bySource.set(s, (bySource.get(s) ?? 0) + 1);
+    }
+    return { papers: table.numRows, byYear, bySource };
+  }
+
   async indexedColumns(): Promise<string[]> {
     return this.table ? (await this.table.listIndices()).map((i) => i.columns.join(',')) : [];
   }

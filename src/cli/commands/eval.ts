@@ -18,7 +18,7 @@ import { renderReport } from '../../report/render.js';
 import { openDb, type Db } from '../../store/db.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { ProgressBar } from '../progress.js';
+import { ProgressBar, indexBuildProgress } from '../progress.js';
 
 /** A reference list: a JSON array of ids, or an object with `reference_ids` (as in eval/topics-dev.jsonl). */
 export function readReferenceIds(path: string): string[] {
@@ -88,7 +88,7 @@ Example:
     if (threshold !== undefined && !(threshold > 0 && threshold < 1)) throw new UsageError(`--threshold: expected a number between 0 and 1, got "${values.threshold}"`);
 
     const embedder = createEmbedder(DEFAULT_EMBEDDER, config.cacheDir);
-    const { index } = await openIndex(config, embedder, { onBuildStart: (corpus) => console.error(`No index yet at ${config.indexUri}; building it from ${corpus.join(', ')} (once).`) });
+    const { index } = await openIndex(config, embedder, indexBuildProgress(config.indexUri));
     let engine: Engine | undefined;
     if (modelPath) {
       const { NativeEngine } = await import('../../engine/engine.js');

@@ -15,7 +15,7 @@ import { scoreJobSurvey } from '../../metrics/evaluate.js';
 import { indexSource } from '../../metrics/papers.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { formatDuration, ProgressBar } from '../progress.js';
+import { formatDuration, indexBuildProgress, ProgressBar } from '../progress.js';
 import { parsePositiveInt, parseYear } from './search.js';
 
 export function slugify(topic: string): string {
@@ -107,16 +107,7 @@ export function specFrom(v: Values, config: Config): EngineSpec | null {
 /** The database, index and embedder a survey runs against, plus a cache of opened engines. */
 export async function surveyEnvironment(config: Config, quiet: boolean): Promise<{ env: Omit<SurveyEnv, 'engine'>; engineFor: (spec: EngineSpec | null) => Promise<Engine | null>; close: () => Promise<void> }> {
   const embedder = createEmbedder(DEFAULT_EMBEDDER, config.cacheDir);
-  const bar = new ProgressBar('building the index', 1, quiet);
-  const started = Date.now();
-  const { index } = await openIndex(config, embedder, {
-    onBuildStart: (corpus) => bar.log(`No index yet at ${config.indexUri}; building it from ${corpus.join(', ')} (once).`),
-    onProgress: (p) => {
-      bar.setTotal(p.bytesTotal);
-      bar.update(p.bytesDone, `${p.records.toLocaleString('en-US')} records, ${Math.round(p.records / Math.max(0.001, (Date.now() - started) / 1000)).toLocaleString('en-US')} papers/s`);
-    },
-    onStep: (s) => bar.log(`building ${s}…`),
-  });
+  const { index } = await openIndex(config, embedder, indexBuildProgress(config.indexUri, quiet));
   const db = openDb(config.dbPath);
   const engines = new Map<string, Promise<Engine>>();
   return {

@@ -133,20 +133,10 @@ embedder made its vectors and which indexes exist.`,
       console.error(`no index at ${config.indexUri} yet (run "litsurvey index add FILE..." or any search to build it from ${config.corpus.join(', ')})`);
       return 1;
     }
-    const table = await index.papers().query().select(['year', 'source']).toArrow();
-    const byYear = new Map<string, number>();
-    const bySource = new Map<string, number>();
-    const years = table.getChild('year')!;
-    const sources = table.getChild('source')!;
-    for (let i = 0; i < table.numRows; i++) {
-      const y = String(years.get(i) ?? 'unknown');
-      byYear.set(y, (byYear.get(y) ?? 0) + 1);
-      const s = String(sources.get(i));
-      bySource.set(s, (bySource.get(s) ?? 0) + 1);
-    }
+    const { papers, byYear, bySource } = await index.counts();
     const result = {
       uri: config.indexUri,
-      papers: table.numRows,
+      papers,
       bytesOnDisk: /^[a-z]+:\/\//.test(config.indexUri) ? null : dirSize(config.indexUri),
       embedder: index.meta?.embedder ?? null,
       revision: index.meta?.revision ?? 0,

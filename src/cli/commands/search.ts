@@ -6,7 +6,7 @@ import { createEmbedder, DEFAULT_EMBEDDER } from '../../index/embedders.js';
 import { search, type SearchMode } from '../../index/search.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { ProgressBar } from '../progress.js';
+import { indexBuildProgress } from '../progress.js';
 
 export function parseYear(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -64,16 +64,7 @@ Example:
     const filters = { since: parseYear('--since', values.since), until: parseYear('--until', values.until), categories: values.category, venue: values.venue };
     const config = loadConfig();
     const embedder = createEmbedder(values.embedder!, config.cacheDir);
-    const bar = new ProgressBar('building the index', 1);
-    const started = Date.now();
-    const { index } = await openIndex(config, embedder, {
-      onBuildStart: (corpus) => bar.log(`No index yet at ${config.indexUri}; building it from ${corpus.join(', ')} (once).`),
-      onProgress: (p) => {
-        bar.setTotal(p.bytesTotal);
-        bar.update(p.bytesDone, `${p.records.toLocaleString('en-US')} records, ${Math.round(p.records / Math.max(0.001, (Date.now() - started) / 1000)).toLocaleString('en-US')} papers/s`);
-      },
-      onStep: (s) => bar.log(`building ${s}…`),
-    });
+    const { index } = await openIndex(config, embedder, indexBuildProgress(config.indexUri));
     const t0 = performance.now();
     const hits = await search(index, embedder, query, {
       k,

@@ -281,19 +281,9 @@ function downloadList(id: string): RawHtml {
 /** Counts by year and source (what `litsurvey index stats` prints). */
 async function indexStats(index: PaperIndex): Promise<IndexStats> {
   if (!index.exists) return { papers: 0, byYear: [], bySource: [], embedder: 'none', revision: 0, updatedAt: null };
-  const table = await index.papers().query().select(['year', 'source']).toArrow();
-  const byYear = new Map<string, number>();
-  const bySource = new Map<string, number>();
-  const years = table.getChild('year')!;
-  const sources = table.getChild('source')!;
-  for (let i = 0; i < table.numRows; i++) {
-    const y = String(years.get(i) ?? 'unknown');
-    byYear.set(y, (byYear.get(y) ?? 0) + 1);
-    const src = String(sources.get(i));
-    bySource.set(src, (bySource.get(src) ?? 0) + 1);
-  }
+  const { papers, byYear, bySource } = await index.counts();
   return {
-    papers: table.numRows,
+    papers,
     byYear: [...byYear].sort((a, b) => b[0].localeCompare(a[0])),
     bySource: [...bySource].sort((a, b) => b[1] - a[1]).slice(0, 30),
     embedder: index.meta?.embedder ? describeEmbedder(index.meta.embedder) : 'unknown',
