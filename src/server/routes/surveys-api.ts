@@ -252,7 +252,8 @@ export function surveysApi(deps: SurveysDeps): Hono {
         const row = worker.store.get(id);
         if (!row) break;
         const position = worker.position(id);
-        if (position !== lastPosition) {
+        // Queue positions only mean something before the end; a finished job's stream ends with 'done', 'end'.
+        if (position !== lastPosition && !FINAL_STATES.has(row.state)) {
           await stream.writeSSE({ event: 'queue', data: JSON.stringify({ type: 'queue', state: row.state, position }) });
           lastPosition = position;
           lastWrite = Date.now();
