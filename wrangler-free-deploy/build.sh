@@ -26,6 +26,6 @@ mkdir -p "$out/test/stubs" && cp -R test/stubs/empty-package "$out/test/stubs/"
 # Reuse the compiled modules (better-sqlite3 takes minutes to build) and drop the dev ones.
 cp -R node_modules "$out/"
 (cd "$out" && npm prune --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null)
-# Benchmarks are not shipped, except bench/common.js, whose table helper `batch` uses.
-find "$out/dist/bench" -type f ! -name 'common.*' -delete
+# Benchmarks are not shipped.
+rm -rf "$out/dist/bench"
 echo "built $out ($(du -sh "$out" | cut -f1)); run: node $out/dist/cli/main.js serve"

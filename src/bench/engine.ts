@@ -12,7 +12,7 @@ import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem, type LlamaCo
 import { NativeEngine, type Session } from '../engine/engine.js';
 import { loadNative, type GgufInspection } from '../engine/native.js';
 import { synthModel } from '../engine/modelfile/synth.js';
-import { median, table } from './common.js';
+import { median, positiveInt, randomTokens, table } from './common.js';
 
 interface KernelBindings {
   kernelInfo(): { cpu: string; active: string };
@@ -21,23 +21,6 @@ interface KernelBindings {
 
 const TYPES = ['q8_0', 'q4_0'] as const;
 type BenchType = (typeof TYPES)[number];
-
-function positiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${value}`);
-  return n;
-}
-
-/** Deterministic ordinary token ids (past the first few, which are control tokens). */
-function randomTokens(count: number, vocab: number, seed: number): number[] {
-  let s = seed >>> 0;
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out.push(3 + Math.floor((s / 4294967296) * (vocab - 3)));
-  }
-  return out;
-}
 
 function modelFile(type: BenchType): string {
   const dir = join(tmpdir(), 'litsurvey-bench');

@@ -9,27 +9,10 @@ import { loadConfig } from '../config.js';
 import type { EngineLoadOptions, NativeEngineHandle } from '../engine/engine.js';
 import { loadNative } from '../engine/native.js';
 import { synthModel } from '../engine/modelfile/synth.js';
-import { median, table } from './common.js';
+import { median, positiveInt, randomTokens, table } from './common.js';
 
 interface Addon {
   loadEngine(path: string, options: EngineLoadOptions): Promise<NativeEngineHandle>;
-}
-
-function positiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${value}`);
-  return n;
-}
-
-/** Deterministic ordinary token ids (past the first few, which are control tokens). */
-function randomTokens(count: number, vocab: number, seed: number): number[] {
-  let s = seed >>> 0;
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out.push(3 + Math.floor((s / 4294967296) * (vocab - 3)));
-  }
-  return out;
 }
 
 /** Milliseconds from the call to the first generated token (greedy, one token). */

@@ -9,7 +9,7 @@ import { runSurvey, type SurveyJobOptions } from '../../pipeline/run-survey.js';
 import type { AssemblyOutput } from '../../pipeline/types.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { table } from '../../bench/common.js';
+import { table } from '../table.js';
 import { formatDuration, ProgressBar } from '../progress.js';
 import { engineHelp, engineOptions, requestFrom, slugify, specFrom, surveyEnvironment, writeSurvey } from './generate.js';
 import { parsePositiveInt } from './search.js';
