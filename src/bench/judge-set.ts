@@ -8,6 +8,7 @@
 //
 // Regenerate (only when the recipe changes, never to suit a judge):
 //   node dist/bench/judge-set.js --write
+import { seededRandom } from '../pipeline/extractive/text.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -157,17 +158,6 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
 
 // ---- the generator ---------------------------------------------------------------------------
 
-/** mulberry32: a small seeded PRNG, so the recipe is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export async function readCorpus(dir: string, want?: Set<string>): Promise<Map<string, CorpusPaper>> {
   const out = new Map<string, CorpusPaper>();
@@ -192,7 +182,7 @@ export async function readCorpus(dir: string, want?: Set<string>): Promise<Map<s
 }
 
 export function generate(papers: Map<string, CorpusPaper>, seed = SEED): JudgeItem[] {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
   const list = [...papers.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
   const sentencesOf = new Map<string, string[]>();

@@ -2,17 +2,11 @@
 // from a job record, a benchmark's corpus slice).
 import { normalizeTitle } from '../corpus/paper.js';
 import type { PaperIndex } from '../index/paper-index.js';
+import type { Paper } from '../corpus/paper.js';
 import { fetchPapers, textRanking } from '../index/search.js';
 
-export interface PaperRecord {
-  id: string;
-  title: string;
-  abstract: string;
-  authors: string[];
-  year: number | null;
-  venue: string;
-  url: string;
-}
+/** What a judge and a report need of a paper. */
+export type PaperRecord = Pick<Paper, 'id' | 'title' | 'abstract' | 'authors' | 'year' | 'venue' | 'url'>;
 
 export interface PaperSource {
   /** The papers among `ids` that exist. */

@@ -1,5 +1,6 @@
 // The typed inputs and outputs of the pipeline's stages. Every stage output is JSON-serialisable:
 // it is stored as a job step in SQLite and read back when a job resumes.
+import type { Paper } from '../corpus/paper.js';
 import type { Engine } from '../engine/types.js';
 import type { Embedder } from '../index/embedder.js';
 import type { PaperIndex } from '../index/paper-index.js';
@@ -46,14 +47,7 @@ export interface PlanOutput {
   ms: number;
 }
 
-export interface LibraryPaper {
-  id: string;
-  title: string;
-  abstract: string;
-  authors: string[];
-  year: number | null;
-  venue: string;
-  url: string;
+export interface LibraryPaper extends Pick<Paper, 'id' | 'title' | 'abstract' | 'authors' | 'year' | 'venue' | 'url'> {
   /** Index of the section the paper is assigned to (where it ranks best). */
   section: number;
 }
