@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kernels/attention.h"
+#include "kernels/float_dot.h"
 #include "kernels/dequant.h"
 #include "kernels/half.h"
 #include "kernels/ops.h"
@@ -62,7 +63,7 @@ uint64_t model_salt(const Model& model, KvType kv_type) {
 }
 
 float kv_dot(const void* row, KvType type, const float* q, int64_t n) {
-  if (type == KvType::F32) return dot_f32(static_cast<const float*>(row), q, n);
+  if (type == KvType::F32) return dot_vec_f32(static_cast<const float*>(row), q, n);
   return dot_f16_f32(static_cast<const uint16_t*>(row), q, n);
 }
 
@@ -210,7 +211,8 @@ void Context::forward_batch(KvSequence& seq, const int32_t* tokens, int64_t n, i
     for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * d, L.ffn_norm.data(), xn_.data() + t * d, d, hp.norm_eps);
     matmul(L.ffn_gate, xn_.data(), n, gate_.data(), pool_, mm_);
     matmul(L.ffn_up, xn_.data(), n, up_.data(), pool_, mm_);
-    swiglu(gate_.data(), up_.data(), gate_.data(), n * hp.n_ff);
+    for (int64_t t = 0; t < n; ++t)
+      swiglu(gate_.data() + t * hp.n_ff, up_.data() + t * hp.n_ff, gate_.data() + t * hp.n_ff, hp.n_ff);
     matmul(L.ffn_down, gate_.data(), n, proj_.data(), pool_, mm_);
     add_scaled(x_.data(), proj_.data(), hp.residual_scale, n * d);
   }
@@ -260,6 +262,19 @@ void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t 
       }
       softmax(scores, n_keys);
       float* out = attn_.data() + t * q_dim + h * hd;
+      if (type == KvType::F32) {
+        // llama.cpp's order for an F32 cache (kernels/float_dot.h), so F16/BF16 models, which
+        // round this output before the next matmul, round it the same way.
+        const int lanes = n == 1 ? 64 : 16;
+        thread_local std::vector<float> acc;
+        acc.assign(size_t(hd * lanes), 0.f);
+        for (int64_t j = 0; j < n_keys; ++j) {
+          const float* value = static_cast<const float*>(kv_.value(seq, j, layer)) + kv_off;
+          lanes_fma(acc.data(), lanes, value, scores[j], j, hd);
+        }
+        lanes_sum(acc.data(), lanes, hd, out);
+        continue;
+      }
       for (int64_t i = 0; i < hd; ++i) out[i] = 0.f;
       for (int64_t j = 0; j < n_keys;) {
         const void* value = static_cast<const uint8_t*>(kv_.value(seq, j, layer)) + kv_off * elem_bytes;

@@ -7,15 +7,14 @@ import { compare, engineRun, oracleRun, prompts, synth, tempDir } from './parity
 export const TYPES = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_k', 'q6_k'];
 const GREEDY_TOKENS = 32;
 
-// How close is close enough. F32 must agree to float rounding (measured: ~5e-7 relative).
-// For the other types llama.cpp rounds the activations before each matmul (to F16/BF16, or to
-// 8-bit Q8_0/Q8_K blocks) and so do we, and most positions agree to ~1e-7; but float sums
-// taken in a different order (SIMD lanes, tiling) now and then land an activation on the other
-// side of a rounding boundary, and that position's logits then move by one rounding step's
-// worth: up to ~5e-4 relative for F16, ~5e-3 for BF16, ~1.5e-2 for the 8-bit paths. The
-// bounds below sit above those steps; matching them bit for bit would mean copying ggml's
-// exact kernel summation orders.
-const MAX_REL_DIFF = { f32: 1e-4, f16: 1e-3, bf16: 1e-2 };
+// How close is close enough. For the float types our sums follow llama.cpp's CPU backend (its
+// AVX-512 build) operation for operation, and the logits come out bit-identical (measured:
+// max |diff| 0 for every architecture and float type); the bounds are the issue's, with room
+// for a libm or CPU that rounds differently. For the quantized types llama.cpp's integer kernels
+// take the same sums in other orders, and an activation now and then lands on the other side of
+// a Q8 rounding boundary; that position's logits then move by a rounding step (~1.5e-2
+// relative), so those are held to argmax agreement instead.
+const MAX_REL_DIFF = { f32: 1e-4, f16: 1e-4, bf16: 1e-3 };
 const MAX_MEAN_KL = { f32: 1e-9, f16: 1e-5, bf16: 1e-4, quantized: 1e-3 };
 // Argmax agreement for quantized types over all positions, and over the positions where
 // llama.cpp's top two logits are at least DECISIVE_MARGIN apart (there a rounding step must

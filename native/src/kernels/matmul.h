@@ -34,6 +34,10 @@ struct MatmulScratch {
 // track llama.cpp's. Quantized weights take the integer path (quantize_q8_0/q8_k + qgemm).
 void round_activations(GgmlType weight_type, const float* x, float* out, int64_t n_tokens, int64_t cols);
 
+// The F32/F16/BF16 path of matmul (kernels/matmul_float.cpp).
+void matmul_float(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+                  MatmulScratch& scratch);
+
 // y[t * w.rows + r] = dot(W[r], x'[t * w.cols ...]) for t < n_tokens, x' = round_activations(x).
 // Quantized weights: integer block dots against x quantized to Q8_0 (Q8_0/Q4_0 weights) or
 // Q8_K (Q4_K/Q6_K), as ggml computes them.

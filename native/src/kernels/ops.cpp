@@ -1,57 +1,15 @@
 #include "kernels/ops.h"
 
+#include <algorithm>
 #include <cmath>
 
+#include "kernels/float_dot.h"
+
+// Products and sums are rounded as written (no fused multiply-adds but the spelled-out ones):
+// the rounding steps are chosen to match llama.cpp's.
+#pragma GCC optimize("fp-contract=off")
+
 namespace ls {
-
-// Compiled for AVX-512, AVX2 and baseline x86-64, picked at load time by the CPU's features
-// (one build runs on any x86-64); other architectures get the plain loop.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define LS_CPU_DISPATCH __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define LS_CPU_DISPATCH
-#endif
-
-LS_CPU_DISPATCH
-float dot_f32(const float* a, const float* b, int64_t n) {
-  // Sixteen independent partial sums so the loop vectorises without reassociation flags.
-  float acc[16] = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 16; ++j) acc[j] += a[i + j] * b[i + j];
-  for (int j = 0; j < 8; ++j) acc[j] += acc[j + 8];
-  float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; i < n; ++i) sum += a[i] * b[i];
-  return sum;
-}
-
-LS_CPU_DISPATCH
-void dot4_f32(const float* w, int64_t stride, const float* x, int64_t n, float* out) {
-  const float* w0 = w;
-  const float* w1 = w + stride;
-  const float* w2 = w + 2 * stride;
-  const float* w3 = w + 3 * stride;
-  float a0[16] = {}, a1[16] = {}, a2[16] = {}, a3[16] = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    for (int j = 0; j < 16; ++j) {
-      const float xv = x[i + j];
-      a0[j] += w0[i + j] * xv;
-      a1[j] += w1[i + j] * xv;
-      a2[j] += w2[i + j] * xv;
-      a3[j] += w3[i + j] * xv;
-    }
-  }
-  float* acc[4] = {a0, a1, a2, a3};
-  const float* rows[4] = {w0, w1, w2, w3};
-  for (int r = 0; r < 4; ++r) {
-    float* a = acc[r];
-    for (int j = 0; j < 8; ++j) a[j] += a[j + 8];
-    float sum = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    for (int64_t k = i; k < n; ++k) sum += rows[r][k] * x[k];
-    out[r] = sum;
-  }
-}
 
 void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps) {
   // Squares in float, summed in double: ggml's order, so both engines get the same scale.
@@ -66,19 +24,26 @@ void rms_norm(const float* x, const float* weight, float* y, int64_t n, float ep
 }
 
 void softmax(float* x, int64_t n) {
+  // ggml's order: it runs over the KV cache padded to a multiple of 16 (the padding masked to
+  // exp(-inf) = 0), each block of 16 through its vector expf and summed as a tree into a double.
   float max = -INFINITY;
   for (int64_t i = 0; i < n; ++i) max = x[i] > max ? x[i] : max;
   double sum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max);
-    sum += x[i];
+  for (int64_t i0 = 0; i0 < n; i0 += 16) {
+    float block[16] = {};
+    for (int64_t i = i0; i < std::min(n, i0 + 16); ++i) block[i - i0] = x[i] = expf_ggml(x[i] - max);
+    sum += sum16(block);
   }
   const float inv = float(1.0 / sum);
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
 void swiglu(const float* gate, const float* up, float* out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  // ggml's order: full blocks of 16 through its vector expf, the rest through libm's.
+  const int64_t full = n & ~int64_t(15);
+  int64_t i = 0;
+  for (; i < full; ++i) out[i] = gate[i] / (1.0f + expf_ggml(-gate[i])) * up[i];
+  for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
 void add_scaled(float* acc, const float* x, float scale, int64_t n) {
@@ -110,8 +75,10 @@ void rope_apply(const RopeParams& p, const float* cos_v, const float* sin_v, flo
     float* a = p.style == RopeStyle::AdjacentPairs ? head + 2 * i : head + i;
     float* b = p.style == RopeStyle::AdjacentPairs ? head + 2 * i + 1 : head + i + half;
     const float x0 = *a, x1 = *b;
-    *a = x0 * cos_v[i] - x1 * sin_v[i];
-    *b = x0 * sin_v[i] + x1 * cos_v[i];
+    // llama.cpp's compiled loop fuses the first product of each line into the add (the second
+    // product is rounded first); the same here keeps rotated q/k bit-identical to its.
+    *a = std::fma(x0, cos_v[i], -(x1 * sin_v[i]));
+    *b = std::fma(x0, sin_v[i], x1 * cos_v[i]);
   }
 }
 

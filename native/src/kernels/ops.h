@@ -5,14 +5,11 @@
 
 namespace ls {
 
-float dot_f32(const float* a, const float* b, int64_t n);
-// out[r] = dot(w + r * stride, x) for r < 4: four rows share each load of x.
-void dot4_f32(const float* w, int64_t stride, const float* x, int64_t n, float* out);
 // y = x / sqrt(mean(x^2) + eps) * weight (weight may be null: plain normalisation).
 void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps);
-// In-place softmax over n values.
+// In-place softmax over n values (ggml's vector expf and summation order).
 void softmax(float* x, int64_t n);
-// out[i] = silu(gate[i]) * up[i]
+// out[i] = silu(gate[i]) * up[i] over one token's row (ggml's expf for each full block of 16).
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void add_scaled(float* acc, const float* x, float scale, int64_t n);  // acc += scale * x
 
