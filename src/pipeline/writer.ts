@@ -46,7 +46,13 @@ export async function writeSectionWithEngine(ctx: StageContext, req: SurveyReque
   const prefix = libraryPrefix(req.topic, libraryPapers(library, library.packing!.sectionLibrary[s]!));
   const subsections = section.subsections.length ? `Organise it under the subsections ${section.subsections.map((t) => `"${t}"`).join(', ')}, each with a "### " heading.\n` : '';
   const instruction = render('section', { title: section.title, brief: section.brief, subsections, words: Math.round(req.sectionTokens * 0.7) });
-  const { text, stats } = await generateText(ctx.engine!, prefix + instruction, { maxTokens: req.sectionTokens, temperature: req.temperature, seed: req.seed + s + 1, signal: ctx.signal });
+  const { text, stats } = await generateText(ctx.engine!, prefix + instruction, {
+    maxTokens: req.sectionTokens,
+    temperature: req.temperature,
+    seed: req.seed + s + 1,
+    ignoreEos: req.ignoreEos,
+    signal: ctx.signal,
+  });
   return {
     title: section.title,
     markdown: cleanModelText(text, section.title),
