@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "json_constraint.h"
@@ -126,6 +127,8 @@ GenerateStats Engine::generate(const std::vector<int32_t>& prompt, const Generat
                                const std::function<bool(int32_t)>& on_token, const std::atomic<bool>& cancel) {
   if (prompt.empty()) throw std::invalid_argument("generate needs a non-empty prompt");
   if (params.max_tokens < 0) throw std::invalid_argument("maxTokens must be >= 0");
+  if (params.json && params.ignore_eos)
+    throw std::invalid_argument("ignoreEos cannot be combined with json: a complete JSON value ends the output");
   Sampler sampler(params.sampler);
   std::unique_ptr<JsonConstraint> constraint;
   if (params.json) {
@@ -160,6 +163,9 @@ GenerateStats Engine::generate(const std::vector<int32_t>& prompt, const Generat
       break;
     }
     if (constraint) constraint->mask(logits.data(), n_vocab);
+    if (params.ignore_eos)
+      for (int32_t eog : vocab_->eog_ids())
+        if (eog < n_vocab) logits[size_t(eog)] = -std::numeric_limits<float>::infinity();
     const int32_t id = sampler.sample(logits.data(), n_vocab);
     sampler.accept(id);
     if (constraint) constraint->accept(id);

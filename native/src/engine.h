@@ -47,6 +47,10 @@ struct GenerateParams {
   int32_t max_tokens = 256;
   bool json = false;         // constrain the output to JSON
   std::string json_schema;   // optional schema (JSON text) when json is set
+  // End-of-generation tokens are masked (never sampled, so never output), as llama.cpp's
+  // ignore_eos does: generation runs to max_tokens, a stop or the context. Not with json,
+  // whose constraint ends the output when the value is complete.
+  bool ignore_eos = false;
 };
 
 struct GenerateStats {

@@ -116,7 +116,7 @@ async function main(): Promise<void> {
         console.error(`engine survey: ${sections} sections, library ≤ ${libraryTokens} tokens, ${sectionTokens} tokens per section`);
         const { result, wallMs } = await run(topics[0]!.topic, engine, {
           engine: { backend: 'native', model: modelPath },
-          request: { sections: Math.max(2, sections), sectionTokens, temperature: 0.7 },
+          request: { sections: Math.max(2, sections), sectionTokens, temperature: 0.7, ignoreEos: true },
           outlineTokens: 300,
           libraryTokens,
         });

@@ -258,6 +258,7 @@ function generateOptions(opts: GenerateOptions): Record<string, unknown> {
     repeatPenalty: opts.repeatPenalty,
     seed: opts.seed,
     json,
+    ignoreEos: opts.ignoreEos,
   };
 }
 

@@ -74,6 +74,8 @@ export class OpenAiEngine implements Engine {
     if (opts.topP !== undefined && opts.topP < 1) body.top_p = opts.topP;
     if (opts.seed !== undefined) body.seed = opts.seed;
     if (opts.stop?.length) body.stop = opts.stop;
+    // Not in OpenAI's API; vLLM, SGLang and llama.cpp's server accept it.
+    if (opts.ignoreEos) body.ignore_eos = true;
     if (opts.json === true) body.response_format = { type: 'json_object' };
     else if (opts.json) body.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: opts.json, strict: true } };
 

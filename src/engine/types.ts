@@ -22,6 +22,11 @@ export interface GenerateOptions {
   stop?: string[];
   /** Constrain the output to JSON: `true` for any value, or a JSON schema (object). */
   json?: boolean | Record<string, unknown>;
+  /**
+   * Never sample an end-of-generation token, so generation runs to `maxTokens` (or a stop string,
+   * or the context's end): for benchmarks that need a fixed output length. Not with `json`.
+   */
+  ignoreEos?: boolean;
   /** Aborting ends the stream: the iterator throws the signal's reason. */
   signal?: AbortSignal;
 }

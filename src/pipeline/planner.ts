@@ -5,7 +5,7 @@ import { search, type SearchHit } from '../index/search.js';
 import { generateText } from './engine-text.js';
 import { clusterKeyphrases } from './extractive/keyphrases.js';
 import { kmeans } from './extractive/kmeans.js';
-import { centroid, dot, seededRandom, titleCase, tokenizeWords } from './extractive/text.js';
+import { centroid, dot, seededRandom, titleCase, tokenizeWords, topicWordTest } from './extractive/text.js';
 import { fill, phraseList, render } from './prompts.js';
 import type { Outline, OutlineSection, PlanOutput, StageContext, SurveyRequest } from './types.js';
 
@@ -134,8 +134,8 @@ export async function extractiveOutline(ctx: StageContext, req: SurveyRequest, h
   // Most relevant first: by the mean search rank of the cluster's papers.
   const meanRank = (c: { i: number }[]) => c.reduce((s, x) => s + x.i, 0) / Math.max(1, c.length);
   const ordered = clusters.filter((c) => c.length > 0).sort((a, b) => meanRank(a) - meanRank(b));
-  const topicWords = new Set(tokenizeWords(req.topic));
-  const phrases = clusterKeyphrases(ordered.map((c) => c.map((x) => `${x.h.title}. ${x.h.title}. ${x.h.abstract}`)), 5, topicWords);
+  const topicWords = topicWordTest(req.topic);
+  const phrases = clusterKeyphrases(ordered.map((c) => c.map((x) => x.h)), 5, topicWords);
   const usedTitles = new Set<string>();
   const sections = ordered.map((members, c): OutlineSection => {
     const p = phrases[c]!.length ? phrases[c]! : tokenizeWords(members[0]!.h.title).slice(0, 2);

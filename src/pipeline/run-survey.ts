@@ -240,7 +240,7 @@ async function frontMatter(env: SurveyEnv, jobId: string, options: SurveyJobOpti
     job: jobId,
     plan_source: planned.source,
     model: modelRecord(options.engine),
-    sampler: options.engine ? { temperature: req.temperature, seed: req.seed, section_tokens: req.sectionTokens, rerank: library.reranked } : { seed: req.seed },
+    sampler: options.engine ? { temperature: req.temperature, seed: req.seed, section_tokens: req.sectionTokens, ...(req.ignoreEos ? { ignore_eos: true } : {}), rerank: library.reranked } : { seed: req.seed },
     request: { sections: req.sections, since: req.filters.since ?? null, until: req.filters.until ?? null, max_papers: req.maxPapers },
     templates: templateVersions(SURVEY_TEMPLATES),
     index: { revision: meta?.revision ?? null, papers: await env.index.count(), embedder: env.embedder.info.name, embedder_version: env.embedder.info.version },

@@ -21,6 +21,8 @@ export interface SurveyRequest {
   rerank: boolean;
   /** Tokens per engine-written section. */
   sectionTokens: number;
+  /** Engine sections never sample an end-of-generation token, so each runs to sectionTokens (benchmarks). */
+  ignoreEos?: boolean;
   temperature: number;
 }
 

@@ -4,7 +4,7 @@
 import { generateText } from './engine-text.js';
 import { clusterKeyphrases } from './extractive/keyphrases.js';
 import { mmr } from './extractive/mmr.js';
-import { centroid, seededRandom, sentences, standsAlone, tokenizeWords } from './extractive/text.js';
+import { centroid, seededRandom, sentences, standsAlone, topicWordTest } from './extractive/text.js';
 import { libraryPrefix } from './library.js';
 import { listPhrases } from './planner.js';
 import { fill, phraseList, render } from './prompts.js';
@@ -46,7 +46,13 @@ export async function writeSectionWithEngine(ctx: StageContext, req: SurveyReque
   const prefix = libraryPrefix(req.topic, libraryPapers(library, library.packing!.sectionLibrary[s]!));
   const subsections = section.subsections.length ? `Organise it under the subsections ${section.subsections.map((t) => `"${t}"`).join(', ')}, each with a "### " heading.\n` : '';
   const instruction = render('section', { title: section.title, brief: section.brief, subsections, words: Math.round(req.sectionTokens * 0.7) });
-  const { text, stats } = await generateText(ctx.engine!, prefix + instruction, { maxTokens: req.sectionTokens, temperature: req.temperature, seed: req.seed + s + 1, signal: ctx.signal });
+  const { text, stats } = await generateText(ctx.engine!, prefix + instruction, {
+    maxTokens: req.sectionTokens,
+    temperature: req.temperature,
+    seed: req.seed + s + 1,
+    ignoreEos: req.ignoreEos,
+    signal: ctx.signal,
+  });
   return {
     title: section.title,
     markdown: cleanModelText(text, section.title),
@@ -90,8 +96,8 @@ interface Candidate {
 /** Key phrases of each section's papers against the other sections' papers. */
 export function sectionPhrases(req: SurveyRequest, library: LibraryOutput): string[][] {
   const byId = papersById(library);
-  const docs = library.sectionPapers.map((ids) => ids.slice(0, 30).map((id) => `${byId.get(id)!.title}. ${byId.get(id)!.abstract}`));
-  return clusterKeyphrases(docs, 3, new Set(tokenizeWords(req.topic)));
+  const docs = library.sectionPapers.map((ids) => ids.slice(0, 30).map((id) => byId.get(id)!));
+  return clusterKeyphrases(docs, 3, topicWordTest(req.topic));
 }
 
 /** "We propose X" → "Surname et al. propose X": abstract sentences read as reports about the paper. */

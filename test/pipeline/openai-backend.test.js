@@ -76,6 +76,10 @@ test('generate streams SSE text and reports usage, including cached prompt token
   assert.equal(req.body.seed, 9);
   assert.deepEqual(req.body.stop, ['###']);
   assert.deepEqual(req.body.response_format, { type: 'json_schema', json_schema: { name: 'output', schema: { type: 'object' }, strict: true } });
+  assert.equal(req.body.ignore_eos, undefined);
+  // ignoreEos goes out as vLLM's and llama.cpp's `ignore_eos`.
+  for await (const _ of engine.generate('Say hello', { maxTokens: 400, ignoreEos: true }));
+  assert.equal(srv.requests[1].body.ignore_eos, true);
 });
 
 test('score sums the continuation tokens of echoed logprobs; embeddings are unit vectors in input order', async (t) => {

@@ -59,6 +59,15 @@ int64_t int_option(const Napi::Env& env, const Napi::Object& o, const char* key,
   return int64_t(d);
 }
 
+// Optional boolean option: absent/undefined keeps dflt; anything but a boolean throws.
+bool bool_option(const Napi::Env& env, const Napi::Object& o, const char* key, bool dflt) {
+  if (!o.Has(key)) return dflt;
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return dflt;
+  if (!v.IsBoolean()) throw Napi::TypeError::New(env, std::string("option ") + key + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
 // ---- async jobs: a function run under the engine lock, its result turned into JS ----
 
 class Job : public Napi::AsyncWorker {
@@ -384,6 +393,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     p.sampler.repeat_penalty = float(number_option(env, o, "repeatPenalty", 1.0));
     p.sampler.repeat_last_n = int32_t(int_option(env, o, "repeatLastN", 64, 0, 1 << 20));
     p.sampler.seed = uint64_t(int_option(env, o, "seed", 0, 0, (int64_t(1) << 53)));
+    p.ignore_eos = bool_option(env, o, "ignoreEos", false);
     if (o.Has("json") && !o.Get("json").IsUndefined() && !o.Get("json").IsNull()) {
       Napi::Value j = o.Get("json");
       if (j.IsBoolean()) {

@@ -1,6 +1,12 @@
-// Key phrases of a cluster: unigrams and bigrams (without stopwords) ranked by TF-IDF of the
-// cluster's text against the other clusters, so a section is named by what sets it apart.
+// Key phrases of a cluster: unigrams and bigrams (without stopwords) that its papers' titles use,
+// ranked by how many of its papers mention them times their rarity over all the clusters' papers,
+// so a section is named by what sets it apart.
 import { isStopword, tokenizeWords } from './text.js';
+
+export interface Titled {
+  title: string;
+  abstract: string;
+}
 
 /** Candidate phrases of one document: content unigrams and adjacent content bigrams. */
 function phrases(text: string): string[] {
@@ -17,26 +23,31 @@ function phrases(text: string): string[] {
 }
 
 /**
- * For each cluster (a list of documents), its top phrases: document frequency in the cluster times
- * log(1 + clusters / clusters containing the phrase), bigrams ×1.5. A phrase counts once per
- * document, so one long abstract cannot dominate, and must recur (two documents and a sixth of the
- * cluster). Phrases contained in a better phrase are skipped. (A lift-over-the-rest score named
- * clusters more distinctively but made worse search queries: bench:pipeline library recall 10 vs 13.)
+ * For each cluster (a list of papers), its top phrases: the share of the cluster's papers whose
+ * title or abstract contains the phrase times its inverse document frequency over all the
+ * clusters' papers (log(N / df)), bigrams ×1.5. A phrase counts once per paper, so one long
+ * abstract cannot dominate; it must recur (two papers and a sixth of the cluster) and appear in a
+ * title of the cluster, since titles name topics while abstracts also say "ensure", "alongside" or
+ * "publicly available". Paper-level IDF demotes what the whole topic says ("language", "agents");
+ * an IDF over the clusters (only 6 of them) let generic words that happened to miss one cluster
+ * name sections. Phrases contained in a better phrase are skipped.
  */
-export function clusterKeyphrases(clusters: readonly string[][], top: number, exclude: ReadonlySet<string> = new Set()): string[][] {
+export function clusterKeyphrases(clusters: readonly Titled[][], top: number, isExcluded: (word: string) => boolean = () => false): string[][] {
   const counts = clusters.map((docs) => {
     const m = new Map<string, number>();
-    for (const d of docs) for (const p of new Set(phrases(d))) m.set(p, (m.get(p) ?? 0) + 1);
+    for (const d of docs) for (const p of new Set(phrases(`${d.title}. ${d.abstract}`))) m.set(p, (m.get(p) ?? 0) + 1);
     return m;
   });
-  const clusterFreq = new Map<string, number>();
-  for (const m of counts) for (const p of m.keys()) clusterFreq.set(p, (clusterFreq.get(p) ?? 0) + 1);
+  const inTitles = clusters.map((docs) => new Set(docs.flatMap((d) => phrases(d.title))));
+  const docFreq = new Map<string, number>();
+  for (const m of counts) for (const [p, n] of m) docFreq.set(p, (docFreq.get(p) ?? 0) + n);
+  const total = clusters.reduce((n, docs) => n + docs.length, 0);
   return counts.map((m, c) => {
     const docs = Math.max(1, clusters[c]!.length);
     const scored = [...m.entries()]
       // A theme recurs: in at least two documents and a sixth of the cluster.
-      .filter(([p, n]) => n >= Math.min(docs, Math.max(2, Math.ceil(docs / 6))) && !p.split(' ').some((w) => exclude.has(w)))
-      .map(([p, n]) => ({ p, s: (n / docs) * Math.log(1 + clusters.length / clusterFreq.get(p)!) * (p.includes(' ') ? 1.5 : 1) }))
+      .filter(([p, n]) => n >= Math.min(docs, Math.max(2, Math.ceil(docs / 6))) && inTitles[c]!.has(p) && !p.split(' ').some(isExcluded))
+      .map(([p, n]) => ({ p, s: (n / docs) * Math.log(total / docFreq.get(p)!) * (p.includes(' ') ? 1.5 : 1) }))
       .filter((x) => x.s > 0)
       .sort((a, b) => b.s - a.s || (a.p < b.p ? -1 : 1));
     const chosen: string[] = [];

@@ -17,12 +17,58 @@ const STOPWORDS = new Set(
     'approach approaches method methods result results new novel using used use uses based existing significantly significant outperform ' +
     'outperforms state art furthermore moreover first second three experiments experimental extensive introduce introduces achieve achieves ' +
     'task tasks model models performance data set sets able various different large improve improves improved better best effective ' +
-    'effectiveness address problem problems propose framework frameworks however recent recently including include includes provide provides'
+    'effectiveness address problem problems propose framework frameworks however recent recently including include includes provide provides ' +
+    // Links in abstracts ("code at https://github.com/…").
+    'http https www github com org io html'
   ).split(/\s+/),
 );
 
 export function isStopword(word: string): boolean {
   return STOPWORDS.has(word) || /^\d+$/.test(word) || word.length < 3;
+}
+
+/** Words that join the parts of a topic ("Evaluation of LLMs") rather than belong to an acronym. */
+const CONNECTORS = new Set(['a', 'an', 'and', 'by', 'for', 'from', 'in', 'of', 'on', 'or', 'the', 'to', 'via', 'with']);
+
+/**
+ * Whether two words of 6+ letters look like forms of one word: a shared prefix of 5+ letters that
+ * misses at most 3 of the shorter ("evaluation", "evaluating"; "aligned", "alignment").
+ */
+function sameStem(a: string, b: string): boolean {
+  const shorter = Math.min(a.length, b.length);
+  let n = 0;
+  while (n < shorter && a[n] === b[n]) n++;
+  return shorter >= 6 && n >= Math.max(5, shorter - 3);
+}
+
+/**
+ * A test for the words a topic's papers use for the topic itself, which never name one of its
+ * themes: its words and their hyphen parts in any form ("evaluating" for "Evaluation"), and the
+ * acronyms of its multi-word runs, singular or plural ("Large Language Models" → llm, llms;
+ * "Retrieval-Augmented Generation" → rag).
+ */
+export function topicWordTest(topic: string): (word: string) => boolean {
+  const exact = new Set<string>();
+  const parts: string[] = [];
+  const runs: string[][] = [[]];
+  for (const w of tokenizeWords(topic)) {
+    exact.add(w);
+    if (CONNECTORS.has(w)) {
+      runs.push([]);
+      continue;
+    }
+    for (const part of w.split(/['’-]/).filter(Boolean)) {
+      parts.push(part);
+      runs.at(-1)!.push(part);
+    }
+  }
+  for (const run of runs)
+    for (let i = 0; i < run.length; i++)
+      for (let j = i + 2; j <= run.length; j++) {
+        const acronym = run.slice(i, j).map((w) => w[0]).join('');
+        exact.add(acronym).add(`${acronym}s`);
+      }
+  return (word) => exact.has(word) || parts.some((p) => p === word || p === word.replace(/s$/, '') || word === p.replace(/s$/, '') || sameStem(p, word));
 }
 
 /** Sentences of an abstract; fragments too short or too long to stand alone are dropped. */

@@ -28,6 +28,8 @@ function sampling(body: Json, maxTokens: number, signal: AbortSignal): GenerateO
     topP: optNumber(body, 'top_p', 0, 1),
     seed: optNumber(body, 'seed', 0, Number.MAX_SAFE_INTEGER, true),
     stop: stringOrList(body, 'stop', 4, 64),
+    // vLLM's and llama.cpp's extension: run to max_tokens (benchmarks).
+    ignoreEos: optBool(body, 'ignore_eos'),
     signal,
   };
   const rf = body.response_format;
@@ -39,6 +41,7 @@ function sampling(body: Json, maxTokens: number, signal: AbortSignal): GenerateO
       opts.json = object(js.schema, '"response_format.json_schema.schema"');
     } else if (f.type !== 'text') throw bad('"response_format.type" must be text, json_object or json_schema');
   }
+  if (opts.ignoreEos && opts.json) throw bad('"ignore_eos" cannot be combined with a JSON "response_format": a complete JSON value ends the output');
   return opts;
 }
 
