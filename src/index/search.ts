@@ -104,13 +104,6 @@ async function vectorRowIds(index: PaperIndex, vector: Float32Array, n: number, 
   return rowIds(await q.toArrow());
 }
 
-/** The given columns of the given rows, by row id. */
-async function takeRows(index: PaperIndex, ids: bigint[], columns: string[]): Promise<Map<bigint, Record<string, unknown>>> {
-  if (ids.length === 0) return new Map();
-  const rows = (await index.papers().takeRowIds(ids).select(columns).withRowId().toArray()) as Record<string, unknown>[];
-  return new Map(rows.map((r) => [r._rowid as bigint, r]));
-}
-
 /** Paper ids of the top `n` BM25 matches over title (boosted) and abstract, best first. */
 export async function textRanking(index: PaperIndex, query: string, n: number, where?: string): Promise<Ranked[]> {
   return ((await textQuery(index, query, n, where).select(['id', '_score']).toArray()) as { id: string }[]).map((r) => ({ id: r.id }));
@@ -161,7 +154,7 @@ export const FEEDBACK_DOCS = 10;
  * alignment" says little to word vectors on its own; the abstracts it matches say much more.
  */
 async function feedbackVector(index: PaperIndex, query: Float32Array, hits: bigint[]): Promise<Float32Array> {
-  const rows = await takeRows(index, hits, ['vector']);
+  const rows = await index.takeRows(hits, ['vector']);
   if (rows.size === 0) return query;
   const v = Float32Array.from(query);
   for (const r of rows.values()) {
@@ -190,7 +183,7 @@ export async function search(index: PaperIndex, embedder: Embedder, query: strin
       fused = fuse([await vectorRowIds(index, vector, n, where), byText], k);
     }
   }
-  const rows = await takeRows(index, fused.map((f) => f.key), COLUMNS);
+  const rows = await index.takeRows(fused.map((f) => f.key), COLUMNS);
   return fused.flatMap(({ key, ...ranks }) => {
     const row = rows.get(key);
     return row ? [{ ...toRow(row), ...ranks }] : [];
