@@ -5,6 +5,7 @@ import { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8 } from 'apache
 import { createHash } from 'node:crypto';
 import { normalizeTitle, type Paper } from '../corpus/paper.js';
 import { describeEmbedder, sameEmbedder, type EmbedderInfo } from './embedder.js';
+import { RowTaker, type RowsById } from './row-taker.js';
 
 export const PAPERS_TABLE = 'papers';
 const META_TABLE = 'index_meta';
@@ -52,6 +53,8 @@ export function contentHash(p: Paper): string {
 export class EmbedderMismatchError extends Error {}
 
 export class PaperIndex {
+  private taker: RowTaker | null = null;
+
   private constructor(
     readonly uri: string,
     private readonly db: lancedb.Connection,
@@ -79,6 +82,13 @@ export class PaperIndex {
   papers(): lancedb.Table {
     if (!this.table) throw new Error(`no paper index at ${this.uri} yet: run "litsurvey index add FILE..."`);
     return this.table;
+  }
+
+  /** Columns of rows by LanceDB row id (from a search on this handle); concurrent takes are coalesced. */
+  takeRows(ids: readonly bigint[], columns: readonly string[]): Promise<RowsById> {
+    const table = this.papers();
+    if (this.taker?.table !== table) this.taker = new RowTaker(table);
+    return this.taker.take(ids, columns);
   }
 
   async count(filter?: string): Promise<number> {

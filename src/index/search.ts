@@ -42,6 +42,8 @@ export interface SearchHit {
 export const RRF_K = 60;
 const COLUMNS = ['id', 'title', 'abstract', 'authors', 'year', 'venue', 'categories', 'url'];
 const TITLE_BOOST = 2;
+/** IVF partitions probed per vector query (of ~√rows). */
+const NPROBES = 24;
 
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
@@ -55,10 +57,9 @@ export function filterSql(f: SearchFilters = {}): string | undefined {
 }
 
 type Row = Omit<SearchHit, 'score' | 'vectorRank' | 'textRank'>;
-/** One entry of a ranking: just the id (and, for BM25 hits, the stored vector for feedback). */
+/** One entry of a ranking by id (what `textRanking` returns). */
 interface Ranked {
   id: string;
-  vector?: Float32Array;
 }
 
 const list = (v: unknown): string[] =>
@@ -77,16 +78,35 @@ function toRow(r: Record<string, unknown>): Row {
   };
 }
 
-export async function vectorRanking(index: PaperIndex, vector: Float32Array, n: number, where?: string): Promise<Ranked[]> {
-  let q = index.papers().vectorSearch(Array.from(vector)).distanceType('cosine').select(['id', '_distance']).limit(n).nprobes(24);
-  if (where) q = q.where(where);
-  return ((await q.toArray()) as { id: string }[]).map((r) => ({ id: r.id }));
+/*
+ * Hybrid search ranks by LanceDB row id, not paper id: a search that returns only row ids skips
+ * LanceDB's take of other columns, which for 100 candidates costs more than the search itself, and
+ * a take by row id skips the B-tree lookup and filter plan of `id IN (…)`. Only the final k rows
+ * (and the feedback hits' vectors) are read. Row ids are row addresses within the table version the
+ * handle has open; the server and the CLI never write the table while they search it.
+ */
+const rowIds = (t: { getChild(name: string): { toArray(): BigUint64Array } | null }): bigint[] => [...(t.getChild('_rowid')?.toArray() ?? [])];
+
+function textQuery(index: PaperIndex, query: string, n: number, where?: string) {
+  const q = index.papers().query().fullTextSearch(new MultiMatchQuery(query, ['title', 'abstract'], { boosts: [TITLE_BOOST, 1] })).limit(n);
+  return where ? q.where(where) : q;
 }
 
-export async function textRanking(index: PaperIndex, query: string, n: number, where?: string): Promise<Ranked[]> {
-  let q = index.papers().query().fullTextSearch(new MultiMatchQuery(query, ['title', 'abstract'], { boosts: [TITLE_BOOST, 1] })).select(['id', 'vector', '_score']).limit(n);
+/** Row ids of the top `n` BM25 matches over title (boosted) and abstract, best first. */
+async function textRowIds(index: PaperIndex, query: string, n: number, where?: string): Promise<bigint[]> {
+  return rowIds(await textQuery(index, query, n, where).select(['_score']).withRowId().toArrow());
+}
+
+/** Row ids of the `n` nearest stored vectors by cosine distance, nearest first. */
+async function vectorRowIds(index: PaperIndex, vector: Float32Array, n: number, where?: string): Promise<bigint[]> {
+  let q = index.papers().vectorSearch(vector).distanceType('cosine').select(['_distance']).withRowId().limit(n).nprobes(NPROBES);
   if (where) q = q.where(where);
-  return ((await q.toArray()) as { id: string; vector: { toArray(): Float32Array } }[]).map((r) => ({ id: r.id, vector: Float32Array.from(r.vector.toArray()) }));
+  return rowIds(await q.toArrow());
+}
+
+/** Paper ids of the top `n` BM25 matches over title (boosted) and abstract, best first. */
+export async function textRanking(index: PaperIndex, query: string, n: number, where?: string): Promise<Ranked[]> {
+  return ((await textQuery(index, query, n, where).select(['id', '_score']).toArray()) as { id: string }[]).map((r) => ({ id: r.id }));
 }
 
 /** The full rows of the given papers, in the given order. */
@@ -103,23 +123,23 @@ export async function fetchPapers(index: PaperIndex, ids: string[]): Promise<Row
   return ids.map((id) => byId.get(id)).filter((r): r is Row => r !== undefined);
 }
 
-export interface Fused {
-  id: string;
+export interface Fused<K> {
+  key: K;
   score: number;
   vectorRank?: number;
   textRank?: number;
 }
 
-/** Fuses [vector, text] rankings by reciprocal rank; ties keep the order of first appearance. */
-export function fuse(rankings: Ranked[][], k: number): Fused[] {
-  const hits = new Map<string, Fused>();
+/** Fuses [vector, text] rankings (keys, best first) by reciprocal rank; ties keep the order of first appearance. */
+export function fuse<K>(rankings: K[][], k: number): Fused<K>[] {
+  const hits = new Map<K, Fused<K>>();
   rankings.forEach((ranking, which) => {
-    ranking.forEach((row, rank) => {
-      const hit = hits.get(row.id) ?? { id: row.id, score: 0 };
+    ranking.forEach((key, rank) => {
+      const hit = hits.get(key) ?? { key, score: 0 };
       hit.score += 1 / (RRF_K + rank + 1);
       if (which === 0) hit.vectorRank = rank + 1;
       else hit.textRank = rank + 1;
-      hits.set(row.id, hit);
+      hits.set(key, hit);
     });
   });
   return [...hits.values()].sort((a, b) => b.score - a.score).slice(0, k);
@@ -129,15 +149,18 @@ export function fuse(rankings: Ranked[][], k: number): Fused[] {
 export const FEEDBACK_DOCS = 10;
 
 /**
- * The vector query of hybrid search: the query's embedding plus the mean embedding of the top BM25
- * hits, equally weighted (Rocchio pseudo-relevance feedback). A short topic like "LLM alignment" says
- * little to word vectors on its own; the abstracts it matches say much more.
+ * The vector query of hybrid search: the query's embedding plus the mean stored embedding of the
+ * top BM25 hits, equally weighted (Rocchio pseudo-relevance feedback). A short topic like "LLM
+ * alignment" says little to word vectors on its own; the abstracts it matches say much more.
  */
-function feedbackVector(query: Float32Array, hits: Ranked[]): Float32Array {
-  const docs = hits.flatMap((h) => (h.vector ? [h.vector] : []));
-  if (docs.length === 0) return query;
+async function feedbackVector(index: PaperIndex, query: Float32Array, hits: bigint[]): Promise<Float32Array> {
+  const rows = await index.takeRows(hits, ['vector']);
+  if (rows.size === 0) return query;
   const v = Float32Array.from(query);
-  for (const d of docs) for (let i = 0; i < v.length; i++) v[i]! += d[i]! / docs.length;
+  for (const r of rows.values()) {
+    const d = (r.vector as { toArray(): Float32Array }).toArray();
+    for (let i = 0; i < v.length; i++) v[i]! += d[i]! / rows.size;
+  }
   return normalize(v);
 }
 
@@ -149,20 +172,20 @@ export async function search(index: PaperIndex, embedder: Embedder, query: strin
   const feedback = opts.feedback ?? FEEDBACK_DOCS;
   if (!query.trim()) throw new Error('empty query');
   index.checkEmbedder(embedder.info);
-  const [queryVector] = await embedder.embed([query]);
-  let fused: Fused[];
-  if (mode === 'vector') fused = fuse([await vectorRanking(index, queryVector!, n, where)], k);
+  const embed = async () => (await embedder.embed([query]))[0]!;
+  let fused: Fused<bigint>[];
+  if (mode === 'vector') fused = fuse([await vectorRowIds(index, await embed(), n, where)], k);
   else {
-    const byText = await textRanking(index, query, n, where);
+    const byText = await textRowIds(index, query, n, where);
     if (mode === 'text') fused = fuse([[], byText], k);
     else {
-      const vector = feedback > 0 ? feedbackVector(queryVector!, byText.slice(0, feedback)) : queryVector!;
-      fused = fuse([await vectorRanking(index, vector, n, where), byText], k);
+      const vector = feedback > 0 ? await feedbackVector(index, await embed(), byText.slice(0, feedback)) : await embed();
+      fused = fuse([await vectorRowIds(index, vector, n, where), byText], k);
     }
   }
-  const rows = new Map((await fetchPapers(index, fused.map((f) => f.id))).map((r) => [r.id, r]));
-  return fused.flatMap((f) => {
-    const row = rows.get(f.id);
-    return row ? [{ ...row, ...f }] : [];
+  const rows = await index.takeRows(fused.map((f) => f.key), COLUMNS);
+  return fused.flatMap(({ key, ...ranks }) => {
+    const row = rows.get(key);
+    return row ? [{ ...toRow(row), ...ranks }] : [];
   });
 }

@@ -2,6 +2,9 @@
 // (clustering, MMR) and the lexical judge never stall the server's event loop. It opens its own
 // database connection and index; progress reaches browsers through job_events rows, as from a CLI.
 // The parent sends { abort: reason } to cancel; the thread answers with one ThreadResult.
+// On Linux the thread runs at a lower CPU priority than the request handlers: a survey is
+// background work of seconds, a search is a request someone waits for.
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createEmbedder, DEFAULT_EMBEDDER } from '../index/embedders.js';
 import { PaperIndex } from '../index/paper-index.js';
@@ -21,11 +24,15 @@ export interface ThreadJob {
   stepDelayMs?: number;
 }
 
+/** Nice value of survey threads (Linux: per thread; elsewhere it would apply to the whole process, so it is not set). */
+export const SURVEY_THREAD_NICE = 10;
+
 export type ThreadResult =
   | { ok: true; cited: number; evaluation: SurveyEvaluation | null; scoreError?: string }
   | { ok: false; busy: boolean; message: string };
 
 async function main(port: NonNullable<typeof parentPort>, job: ThreadJob): Promise<void> {
+  if (process.platform === 'linux') setPriority(SURVEY_THREAD_NICE);
   const controller = new AbortController();
   port.on('message', (m: { abort?: string }) => controller.abort(new Error(m.abort ?? 'aborted')));
   const db = openDb(job.dbPath);

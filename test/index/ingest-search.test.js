@@ -101,10 +101,27 @@ test('filters: year range, categories, venue', async (t) => {
 });
 
 test('reciprocal rank fusion adds 1/(60+rank) from each ranking', () => {
-  const r = (id) => ({ id, title: id, abstract: '', authors: [], year: null, venue: '', categories: [], url: '' });
-  const hits = fuse([[r('a'), r('b')], [r('b'), r('c')]], 3);
-  assert.deepEqual(hits.map((h) => h.id), ['b', 'a', 'c']);
+  const hits = fuse([['a', 'b'], ['b', 'c']], 3);
+  assert.deepEqual(hits.map((h) => h.key), ['b', 'a', 'c']);
   assert.ok(Math.abs(hits[0].score - (1 / 62 + 1 / 61)) < 1e-12);
   assert.equal(hits[0].vectorRank, 2);
   assert.equal(hits[0].textRank, 1);
+});
+
+test('row takes that overlap in time go to LanceDB together and each gets its own rows', async (t) => {
+  const { index } = await sampleIndex(t);
+  const all = await index.papers().query().select(['id']).withRowId().toArray();
+  const table = index.papers();
+  const takes = [];
+  const takeRowIds = table.takeRowIds.bind(table);
+  table.takeRowIds = (ids) => (takes.push(ids.length), takeRowIds(ids));
+  t.after(() => delete table.takeRowIds);
+  const groups = [all.slice(0, 3), all.slice(3, 5), all.slice(4, 9), all.slice(20, 21)];
+  const results = await Promise.all(groups.map((g) => index.takeRows(g.map((r) => r._rowid), ['id', 'title'])));
+  groups.forEach((g, i) => {
+    for (const r of g) assert.equal(results[i].get(r._rowid)?.id, r.id);
+  });
+  assert.deepEqual(takes, [3, 7], 'the first take runs alone; the three that waited go as one take of their distinct rows');
+  const vectors = await index.takeRows([all[0]._rowid], ['vector']);
+  assert.equal(vectors.get(all[0]._rowid).vector.length, embedder.info.dimension);
 });
