@@ -5,6 +5,7 @@
 #include "kernels/dequant.h"
 #include "kernels/half.h"
 #include "kernels/ops.h"
+#include "kernels/qgemm_packed.h"
 
 namespace ls {
 
@@ -25,12 +26,13 @@ void round_activations(GgmlType weight_type, const float* x, float* out, int64_t
 namespace {
 
 // Integer path: each thread owns a contiguous range of weight rows (decode: both cores stream
-// their half of the matrix); prefill walks the tokens in blocks small enough to stay in L2
-// while a thread's rows pass over them.
+// their part of the matrix); prefill walks the tokens in blocks small enough to stay in L2
+// while a thread's rows pass over them. Packed weights go by 16-row groups.
 void matmul_integer(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
                     MatmulScratch& scratch, KernelLevel level) {
   const int64_t cols = w.cols, rows = w.rows;
   const bool k_quant = w.type == GgmlType::Q4_K || w.type == GgmlType::Q6_K;
+  const bool packed = w.packed && level == KernelLevel::Avx512 && !k_quant;
   if (k_quant)
     quantize_q8_k(x, n_tokens, cols, scratch.q8k);
   else
@@ -38,21 +40,27 @@ void matmul_integer(const WeightMatrix& w, const float* x, int64_t n_tokens, flo
   const int8_t* xq = k_quant ? scratch.q8k.qs.data() : scratch.q8.qs.data();
   const float* xd = k_quant ? scratch.q8k.d.data() : scratch.q8.d.data();
   const int64_t scales_per_token = cols / (k_quant ? kQKBlock : kQ8Block);
-  const QGemmFn kernel = qgemm_kernel(level, w.type);
+  QGemmFn kernel = qgemm_kernel(level, w.type);
+#if defined(__x86_64__)
+  if (packed) kernel = qgemm_packed_avx512;
+#endif
   const int64_t token_block = std::max<int64_t>(4, ((256 * 1024) / cols) & ~int64_t(3));
-  constexpr int64_t kRowGroup = 16;
-  const int64_t groups = (rows + kRowGroup - 1) / kRowGroup;
+  const int64_t row_group = packed ? kPackRows : 16;
+  const size_t group_stride = packed ? packed_group_bytes(w.type, cols) : size_t(row_group) * w.row_bytes;
+  const uint8_t* base = packed ? w.packed : w.data;
+  const int64_t groups = (rows + row_group - 1) / row_group;
   pool.parallel_for(groups, [&](int64_t begin, int64_t end, int) {
-    const int64_t r0 = begin * kRowGroup, r1 = std::min(rows, end * kRowGroup);
+    const int64_t r0 = begin * row_group, r1 = std::min(rows, end * row_group);
     for (int64_t t0 = 0; t0 < n_tokens; t0 += token_block) {
       QGemmTask task;
       task.type = w.type;
-      task.w = w.row(r0);
-      task.row_bytes = w.row_bytes;
+      task.w = base + size_t(begin) * group_stride;
+      task.row_bytes = packed ? group_stride : w.row_bytes;
       task.n_rows = r1 - r0;
       task.xq = xq + t0 * cols;
       task.xd = xd + t0 * scales_per_token;
       if (k_quant) task.xbsum = scratch.q8k.bsum.data() + t0 * (cols / 16);
+      else task.xsum = scratch.q8.sum.data() + t0 * scales_per_token;
       task.cols = cols;
       task.n_tokens = std::min(token_block, n_tokens - t0);
       task.y = y + t0 * rows + r0;

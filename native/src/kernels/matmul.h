@@ -18,6 +18,9 @@ struct WeightMatrix {
   int64_t rows = 0;
   int64_t cols = 0;
   size_t row_bytes = 0;
+  // Q8_0/Q4_0: the same rows packed for the AVX-512 kernel (qgemm_packed.h), or null. Other
+  // kernel levels read `data`.
+  const uint8_t* packed = nullptr;
   const uint8_t* row(int64_t r) const { return data + size_t(r) * row_bytes; }
 };
 

@@ -9,9 +9,10 @@ void quantize_q8_0(const float* x, int64_t n_tokens, int64_t cols, Q8Activations
   const int64_t n = n_tokens * cols;
   out.qs.resize(size_t(n));
   out.d.resize(size_t(n / kQ8Block));
+  out.sum.resize(out.d.size());
 #if defined(__x86_64__)
   if (level == KernelLevel::Avx512 && cpu_kernel_level() == KernelLevel::Avx512) {
-    quantize_q8_0_avx512(x, n / kQ8Block, out.qs.data(), out.d.data());
+    quantize_q8_0_avx512(x, n / kQ8Block, out.qs.data(), out.d.data(), out.sum.data());
     return;
   }
 #endif
@@ -23,7 +24,12 @@ void quantize_q8_0(const float* x, int64_t n_tokens, int64_t cols, Q8Activations
     const float id = amax != 0.f ? 127.f / amax : 0.f;
     int8_t* q = out.qs.data() + b * kQ8Block;
     // |x * id| <= 127 for finite input; the clamp only keeps NaN/inf from reaching the cast.
-    for (int j = 0; j < kQ8Block; ++j) q[j] = int8_t(std::min(127.f, std::max(-127.f, std::nearbyint(xb[j] * id))));
+    int32_t sum = 0;
+    for (int j = 0; j < kQ8Block; ++j) {
+      q[j] = int8_t(std::min(127.f, std::max(-127.f, std::nearbyint(xb[j] * id))));
+      sum += q[j];
+    }
+    out.sum[size_t(b)] = sum;
   }
 }
 
