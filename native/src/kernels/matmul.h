@@ -2,6 +2,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "gguf.h"
@@ -42,6 +43,16 @@ void round_activations(GgmlType weight_type, const float* x, float* out, int64_t
 // Q8_K (Q4_K/Q6_K), as ggml computes them.
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch);
+// Several weights applied to the same activations (q/k/v, gate/up): on the integer path the
+// activations are quantized once and one pass splits all the weights' rows across the threads.
+// Results are those of one matmul per target.
+struct MatmulTarget {
+  const WeightMatrix* w;
+  float* y;
+};
+constexpr int kMaxMatmulTargets = 4;
+void matmul_shared_input(std::initializer_list<MatmulTarget> targets, const float* x, int64_t n_tokens,
+                         ThreadPool& pool, MatmulScratch& scratch);
 // The same with an explicit kernel level (tests compare levels; capped at cpu_kernel_level()).
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch, KernelLevel level);

@@ -30,6 +30,8 @@ struct Q8Activations {
 // Q8_0 as ggml's x86 quantizer writes it: d = fp16(amax / 127), q = round-to-even(x * 127 / amax).
 // Every level writes identical blocks.
 void quantize_q8_0(const float* x, int64_t n_tokens, int64_t cols, Q8Activations& out, KernelLevel level);
+// The body of quantize_q8_0 on n_blocks consecutive blocks, into preallocated arrays.
+void quantize_q8_0_blocks(const float* x, int64_t n_blocks, int8_t* qs, float* d, int32_t* sum, KernelLevel level);
 
 // Q8_K: 256-value blocks (cols a multiple of 256) with a float scale, plus the sum of every 16
 // values (what the K-quant mins and offsets multiply).
