@@ -75,6 +75,21 @@ void kv_axpy(const void* row, KvType type, float a, float* acc, int64_t n) {
   axpy_f16(a, static_cast<const uint16_t*>(row), acc, n);
 }
 
+// fn(begin, end) over n_rows rows of row_len elements, split across the pool in 64-element
+// chunks counted from each row's start: element-wise ops whose last partial SIMD block of a
+// row is computed differently (swiglu, as ggml does) then give the same result in any split.
+template <class Fn>
+void parallel_row_chunks(ThreadPool& pool, int64_t n_rows, int64_t row_len, Fn fn) {
+  constexpr int64_t kChunk = 64;
+  const int64_t per_row = (row_len + kChunk - 1) / kChunk;
+  pool.parallel_for(n_rows * per_row, [&](int64_t begin, int64_t end, int) {
+    for (int64_t c = begin; c < end; ++c) {
+      const int64_t row = c / per_row, from = (c % per_row) * kChunk;
+      fn(row * row_len + from, row * row_len + std::min(row_len, from + kChunk));
+    }
+  });
+}
+
 void add_bias(float* y, const std::vector<float>& bias, int64_t n_tokens) {
   if (bias.empty()) return;
   const int64_t w = int64_t(bias.size());
@@ -180,10 +195,8 @@ void Context::forward_batch(KvSequence& seq, const int32_t* tokens, int64_t n, i
   for (int64_t il = 0; il < hp.n_layer; ++il) {
     const LayerWeights& L = model_.layers[size_t(il)];
     // Attention block.
-    for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * d, L.attn_norm.data(), xn_.data() + t * d, d, hp.norm_eps);
-    matmul(L.wq, xn_.data(), n, q_.data(), pool_, mm_);
-    matmul(L.wk, xn_.data(), n, k_.data(), pool_, mm_);
-    matmul(L.wv, xn_.data(), n, v_.data(), pool_, mm_);
+    norm_rows(L.attn_norm, n);
+    matmul_shared_input({{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}}, xn_.data(), n, pool_, mm_);
     add_bias(q_.data(), L.bq, n);
     add_bias(k_.data(), L.bk, n);
     add_bias(v_.data(), L.bv, n);
@@ -208,11 +221,9 @@ void Context::forward_batch(KvSequence& seq, const int32_t* tokens, int64_t n, i
     add_scaled(x_.data(), proj_.data(), hp.residual_scale, n * d);
 
     // Feed-forward block (SwiGLU).
-    for (int64_t t = 0; t < n; ++t) rms_norm(x_.data() + t * d, L.ffn_norm.data(), xn_.data() + t * d, d, hp.norm_eps);
-    matmul(L.ffn_gate, xn_.data(), n, gate_.data(), pool_, mm_);
-    matmul(L.ffn_up, xn_.data(), n, up_.data(), pool_, mm_);
-    for (int64_t t = 0; t < n; ++t)
-      swiglu(gate_.data() + t * hp.n_ff, up_.data() + t * hp.n_ff, gate_.data() + t * hp.n_ff, hp.n_ff);
+    norm_rows(L.ffn_norm, n);
+    matmul_shared_input({{&L.ffn_gate, gate_.data()}, {&L.ffn_up, up_.data()}}, xn_.data(), n, pool_, mm_);
+    parallel_row_chunks(pool_, n, hp.n_ff, [&](int64_t b, int64_t e) { swiglu(gate_.data() + b, up_.data() + b, gate_.data() + b, e - b); });
     matmul(L.ffn_down, gate_.data(), n, proj_.data(), pool_, mm_);
     add_scaled(x_.data(), proj_.data(), hp.residual_scale, n * d);
   }
@@ -231,6 +242,15 @@ void Context::forward_batch(KvSequence& seq, const int32_t* tokens, int64_t n, i
       for (int64_t i = 0; i < rows * hp.n_vocab; ++i) logits[i] *= inv;
     }
   }
+}
+
+void Context::norm_rows(const std::vector<float>& weight, int64_t n) {
+  const int64_t d = model_.hp.n_embd;
+  const float eps = model_.hp.norm_eps;
+  const auto rows = [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) rms_norm(x_.data() + t * d, weight.data(), xn_.data() + t * d, d, eps);
+  };
+  if (n < 8) rows(0, n, 0); else pool_.parallel_for(n, rows);
 }
 
 void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t n) {

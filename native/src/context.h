@@ -51,6 +51,8 @@ class Context {
  private:
   void forward_batch(KvSequence& seq, const int32_t* tokens, int64_t n, int64_t logits_from, float* logits,
                      float* hidden_sum);
+  // xn_ = rms_norm(x_) * weight for n tokens (the pool splits the tokens of a long batch).
+  void norm_rows(const std::vector<float>& weight, int64_t n);
   void attention(const KvSequence& seq, int layer, int64_t pos0, int64_t n);
 
   const Model& model_;

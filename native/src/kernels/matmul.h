@@ -2,6 +2,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "gguf.h"
@@ -18,6 +19,9 @@ struct WeightMatrix {
   int64_t rows = 0;
   int64_t cols = 0;
   size_t row_bytes = 0;
+  // Q8_0/Q4_0: the same rows packed for the AVX-512 kernel (qgemm_packed.h), or null. Other
+  // kernel levels read `data`.
+  const uint8_t* packed = nullptr;
   const uint8_t* row(int64_t r) const { return data + size_t(r) * row_bytes; }
 };
 
@@ -43,6 +47,16 @@ void matmul_float(const WeightMatrix& w, const float* x, int64_t n_tokens, float
 // Q8_K (Q4_K/Q6_K), as ggml computes them.
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch);
+// Several weights applied to the same activations (q/k/v, gate/up): on the integer path the
+// activations are quantized once and one pass splits all the weights' rows across the threads.
+// Results are those of one matmul per target.
+struct MatmulTarget {
+  const WeightMatrix* w;
+  float* y;
+};
+constexpr int kMaxMatmulTargets = 4;
+void matmul_shared_input(std::initializer_list<MatmulTarget> targets, const float* x, int64_t n_tokens,
+                         ThreadPool& pool, MatmulScratch& scratch);
 // The same with an explicit kernel level (tests compare levels; capped at cpu_kernel_level()).
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch, KernelLevel level);

@@ -9,21 +9,31 @@ void quantize_q8_0(const float* x, int64_t n_tokens, int64_t cols, Q8Activations
   const int64_t n = n_tokens * cols;
   out.qs.resize(size_t(n));
   out.d.resize(size_t(n / kQ8Block));
+  out.sum.resize(out.d.size());
+  quantize_q8_0_blocks(x, n / kQ8Block, out.qs.data(), out.d.data(), out.sum.data(), level);
+}
+
+void quantize_q8_0_blocks(const float* x, int64_t n_blocks, int8_t* qs, float* d, int32_t* sum, KernelLevel level) {
 #if defined(__x86_64__)
   if (level == KernelLevel::Avx512 && cpu_kernel_level() == KernelLevel::Avx512) {
-    quantize_q8_0_avx512(x, n / kQ8Block, out.qs.data(), out.d.data());
+    quantize_q8_0_avx512(x, n_blocks, qs, d, sum);
     return;
   }
 #endif
-  for (int64_t b = 0; b < n / kQ8Block; ++b) {
+  for (int64_t b = 0; b < n_blocks; ++b) {
     const float* xb = x + b * kQ8Block;
     float amax = 0;
     for (int j = 0; j < kQ8Block; ++j) amax = std::max(amax, std::fabs(xb[j]));
-    out.d[size_t(b)] = round_to_fp16(amax / 127.f);
+    d[b] = round_to_fp16(amax / 127.f);
     const float id = amax != 0.f ? 127.f / amax : 0.f;
-    int8_t* q = out.qs.data() + b * kQ8Block;
+    int8_t* q = qs + b * kQ8Block;
     // |x * id| <= 127 for finite input; the clamp only keeps NaN/inf from reaching the cast.
-    for (int j = 0; j < kQ8Block; ++j) q[j] = int8_t(std::min(127.f, std::max(-127.f, std::nearbyint(xb[j] * id))));
+    int32_t s = 0;
+    for (int j = 0; j < kQ8Block; ++j) {
+      q[j] = int8_t(std::min(127.f, std::max(-127.f, std::nearbyint(xb[j] * id))));
+      s += q[j];
+    }
+    sum[b] = s;
   }
 }
 

@@ -19,15 +19,19 @@ constexpr int kQ8Block = 32;
 constexpr int kQKBlock = 256;
 
 // n_tokens rows of `cols` values (cols a multiple of 32), 32-value blocks: int8 values and
-// one scale per block (an f16-rounded float, as ggml stores it).
+// one scale per block (an f16-rounded float, as ggml stores it), plus each block's Σ q (what
+// the packed kernel's biased weights multiply).
 struct Q8Activations {
-  std::vector<int8_t> qs;  // n_tokens * cols
-  std::vector<float> d;    // n_tokens * cols / 32
+  std::vector<int8_t> qs;     // n_tokens * cols
+  std::vector<float> d;       // n_tokens * cols / 32
+  std::vector<int32_t> sum;   // n_tokens * cols / 32
 };
 
 // Q8_0 as ggml's x86 quantizer writes it: d = fp16(amax / 127), q = round-to-even(x * 127 / amax).
 // Every level writes identical blocks.
 void quantize_q8_0(const float* x, int64_t n_tokens, int64_t cols, Q8Activations& out, KernelLevel level);
+// The body of quantize_q8_0 on n_blocks consecutive blocks, into preallocated arrays.
+void quantize_q8_0_blocks(const float* x, int64_t n_blocks, int8_t* qs, float* d, int32_t* sum, KernelLevel level);
 
 // Q8_K: 256-value blocks (cols a multiple of 256) with a float scale, plus the sum of every 16
 // values (what the K-quant mins and offsets multiply).
@@ -40,6 +44,7 @@ struct Q8KActivations {
 void quantize_q8_k(const float* x, int64_t n_tokens, int64_t cols, Q8KActivations& out);
 
 // y[t * y_stride + r] = Σ_blocks d_w d_x Σ q_w q_x for r < n_rows, t < n_tokens.
+// For the packed kernel, w is the first 16-row group and row_bytes the group stride.
 struct QGemmTask {
   GgmlType type = GgmlType::Q8_0;  // Q8_0 or Q4_0 (Q8_0 activations); Q4_K or Q6_K (Q8_K)
   const uint8_t* w = nullptr;      // first weight row
@@ -48,6 +53,7 @@ struct QGemmTask {
   const int8_t* xq = nullptr;  // first token's values, token stride = cols
   const float* xd = nullptr;   // first token's scales, token stride = cols / 32 (Q8_K: / 256)
   const int32_t* xbsum = nullptr;  // Q8_K only: first token's 16-value sums, stride cols / 16
+  const int32_t* xsum = nullptr;   // packed Q8_0/Q4_0 only: first token's block sums, stride cols / 32
   int64_t cols = 0;
   int64_t n_tokens = 0;
   float* y = nullptr;
@@ -65,8 +71,10 @@ void qgemm_avx2(const QGemmTask& task);
 void qgemm_avx512(const QGemmTask& task);
 void qgemm_k_avx2(const QGemmTask& task);
 void qgemm_k_avx512(const QGemmTask& task);
-// n_blocks blocks of 32 values of x into qs and d (the AVX-512 body of quantize_q8_0).
-void quantize_q8_0_avx512(const float* x, int64_t n_blocks, int8_t* qs, float* d);
+// Packed Q8_0/Q4_0 groups (qgemm_packed.h) against Q8_0 activations.
+void qgemm_packed_avx512(const QGemmTask& task);
+// n_blocks blocks of 32 values of x into qs, d and sum (the AVX-512 body of quantize_q8_0).
+void quantize_q8_0_avx512(const float* x, int64_t n_blocks, int8_t* qs, float* d, int32_t* sum);
 #endif
 
 // Byte sizes of one weight block and the exact integer sums of one block, shared by every

@@ -99,12 +99,12 @@ struct Tile512 {
 
 }  // namespace
 
-LS_TARGET_AVX512 static inline __m128i quantize16(__m512 v, __m512 id) {
+LS_TARGET_AVX512 static inline __m512i quantize16(__m512 v, __m512 id) {
   const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(v, id));
-  return _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_set1_epi32(127), _mm512_max_epi32(_mm512_set1_epi32(-127), q)));
+  return _mm512_min_epi32(_mm512_set1_epi32(127), _mm512_max_epi32(_mm512_set1_epi32(-127), q));
 }
 
-LS_TARGET_AVX512 void quantize_q8_0_avx512(const float* x, int64_t n_blocks, int8_t* qs, float* d) {
+LS_TARGET_AVX512 void quantize_q8_0_avx512(const float* x, int64_t n_blocks, int8_t* qs, float* d, int32_t* sum) {
   // The same float operations as the scalar quantizer (vcvtps2dq rounds to nearest even, as
   // nearbyint does), so the blocks are bit-identical.
   const __m512 sign = _mm512_set1_ps(-0.f);
@@ -113,8 +113,10 @@ LS_TARGET_AVX512 void quantize_q8_0_avx512(const float* x, int64_t n_blocks, int
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, lo), _mm512_andnot_ps(sign, hi)));
     d[b] = round_to_fp16(amax / 127.f);
     const __m512 id = _mm512_set1_ps(amax != 0.f ? 127.f / amax : 0.f);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), quantize16(lo, id));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 16), quantize16(hi, id));
+    const __m512i qlo = quantize16(lo, id), qhi = quantize16(hi, id);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), _mm512_cvtepi32_epi8(qlo));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 16), _mm512_cvtepi32_epi8(qhi));
+    sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(qlo, qhi));
   }
 }
 

@@ -170,7 +170,21 @@ std::unique_ptr<Model> Model::load(const GgufFile& f, int64_t n_ctx) {
     l.ffn_up = model->matrix(name("ffn_up.weight"), hp.n_ff, hp.n_embd);
     l.ffn_down = model->matrix(name("ffn_down.weight"), hp.n_embd, hp.n_ff);
   }
+  model->pack_weights();
   return model;
+}
+
+void Model::pack_weights() {
+  if (active_kernel_level() != KernelLevel::Avx512) return;
+  const auto pack = [&](WeightMatrix& m) {
+    if (!packable(m.type, m.cols)) return;
+    packed_.push_back(pack_rows16(m.type, m.data, m.rows, m.cols, m.row_bytes));
+    m.packed = packed_.back().get();
+  };
+  // token_embd stays as it is: the forward pass gathers single rows from it.
+  pack(output);
+  for (LayerWeights& l : layers)
+    for (WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) pack(*m);
 }
 
 }  // namespace ls

@@ -11,6 +11,7 @@
 #include "gguf.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "kernels/qgemm_packed.h"
 
 namespace ls {
 
@@ -68,7 +69,10 @@ class Model {
 
  private:
   explicit Model(const GgufFile& file) : file_(&file) {}
+  // With AVX-512 kernels, gives every Q8_0/Q4_0 matrix its packed copy (qgemm_packed.h).
+  void pack_weights();
   const GgufFile* file_;
+  std::vector<PackedBytes> packed_;
 };
 
 }  // namespace ls

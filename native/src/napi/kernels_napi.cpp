@@ -15,6 +15,7 @@
 #include "kernels/bandwidth.h"
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
+#include "kernels/qgemm_packed.h"
 #include "napi/registry.h"
 
 namespace ls::napi {
@@ -83,6 +84,12 @@ Napi::Value kernel_matmul(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "kernelMatmul: x must hold nTokens * cols values");
   if (rows * n_tokens > (int64_t(1) << 28)) throw Napi::RangeError::New(env, "kernelMatmul: output too large");
   w.data = weights.Data();
+  // The AVX-512 level runs on the packed layout, as a loaded model's weights do.
+  PackedBytes packed;
+  if (level == KernelLevel::Avx512 && cpu_kernel_level() == KernelLevel::Avx512 && packable(w.type, cols)) {
+    packed = pack_rows16(w.type, w.data, rows, cols, w.row_bytes);
+    w.packed = packed.get();
+  }
   Napi::Float32Array y = Napi::Float32Array::New(env, size_t(rows * n_tokens));
   ThreadPool pool{int(threads)};
   MatmulScratch scratch;

@@ -1,0 +1,120 @@
+// The AVX-512 VNNI kernel over packed 16-row groups (qgemm_packed.h): per block and group,
+// each 64-byte load of weights feeds one vpdpbusd per token against 4 broadcast activation
+// bytes, so a decode step streams the weights with a handful of instructions per cache line,
+// and a prefill tile of 8 tokens reuses every load 8 times.
+#if defined(__x86_64__)
+// GCC 12 flags the deliberately undefined registers inside its own AVX-512 intrinsics.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "kernels/qgemm_packed.h"
+
+#define LS_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")))
+
+namespace ls {
+namespace {
+
+constexpr int kTokenTile = 8;
+// Software prefetch this far ahead of the weight stream (and proportionally ahead of the
+// scales): one core's hardware prefetchers alone leave a decode step well short of bandwidth.
+constexpr int kPrefetchBytes = 4096;
+
+LS_TARGET_AVX512 inline __m512i broadcast4(const int8_t* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+// One 16-row group against T tokens. Decode (T <= 2) splits each row sum over two integer
+// accumulators so consecutive vpdpbusd do not wait on each other.
+template <bool kQ8, int T>
+LS_TARGET_AVX512 void group_tile(const QGemmTask& a, const uint8_t* group, int64_t t0, __mmask16 store_mask,
+                                 int64_t r0) {
+  constexpr int kChains = T <= 2 ? 2 : 1;
+  constexpr int kSteps = kQ8 ? 8 : 4;
+  constexpr int kQuantBytes = kSteps * kPackRows * 4;
+  constexpr int32_t kBias = kQ8 ? 128 : 8;
+  const int64_t nb = a.cols / kQ8Block;
+  const uint8_t* scales = group;
+  const uint8_t* quants = group + nb * 2 * kPackRows;
+  const int8_t* xq[T];
+  const float* xd[T];
+  const int32_t* xs[T];
+  for (int t = 0; t < T; ++t) {
+    xq[t] = a.xq + (t0 + t) * a.cols;
+    xd[t] = a.xd + (t0 + t) * nb;
+    xs[t] = a.xsum + (t0 + t) * nb;
+  }
+  const __m512i nibble = _mm512_set1_epi8(0x0f);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* q = quants + b * kQuantBytes;
+    __m512i isum[T][kChains];
+    for (int t = 0; t < T; ++t) {
+      isum[t][0] = _mm512_set1_epi32(-kBias * xs[t][b]);
+      for (int c = 1; c < kChains; ++c) isum[t][c] = _mm512_setzero_si512();
+    }
+    _mm_prefetch(reinterpret_cast<const char*>(scales + b * 2 * kPackRows + kPrefetchBytes / 8), _MM_HINT_T0);
+    for (int k = 0; k < kSteps; ++k) {
+      _mm_prefetch(reinterpret_cast<const char*>(q + k * 64 + kPrefetchBytes), _MM_HINT_T0);
+      const __m512i raw = _mm512_loadu_si512(q + k * 64);
+      if constexpr (kQ8) {
+        for (int t = 0; t < T; ++t)
+          isum[t][k % kChains] = _mm512_dpbusd_epi32(isum[t][k % kChains], raw, broadcast4(xq[t] + b * kQ8Block + 4 * k));
+      } else {
+        const __m512i lo = _mm512_and_si512(raw, nibble);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), nibble);
+        for (int t = 0; t < T; ++t) {
+          const int8_t* x = xq[t] + b * kQ8Block + 4 * k;
+          isum[t][0] = _mm512_dpbusd_epi32(isum[t][0], lo, broadcast4(x));
+          isum[t][kChains - 1] = _mm512_dpbusd_epi32(isum[t][kChains - 1], hi, broadcast4(x + 16));
+        }
+      }
+    }
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + b * 2 * kPackRows)));
+    for (int t = 0; t < T; ++t) {
+      __m512i s = isum[t][0];
+      for (int c = 1; c < kChains; ++c) s = _mm512_add_epi32(s, isum[t][c]);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(xd[t][b])), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(a.y + (t0 + t) * a.y_stride + r0, store_mask, acc[t]);
+}
+
+template <bool kQ8>
+LS_TARGET_AVX512 void packed_task(const QGemmTask& a) {
+  const int64_t groups = (a.n_rows + kPackRows - 1) / kPackRows;
+  for (int64_t g = 0; g < groups; ++g) {
+    const uint8_t* group = a.w + size_t(g) * a.row_bytes;
+    const int64_t r0 = g * kPackRows;
+    const __mmask16 mask = __mmask16((1u << std::min<int64_t>(kPackRows, a.n_rows - r0)) - 1);
+    int64_t t0 = 0;
+    for (; t0 + kTokenTile <= a.n_tokens; t0 += kTokenTile) group_tile<kQ8, kTokenTile>(a, group, t0, mask, r0);
+    switch (a.n_tokens - t0) {
+      case 7: group_tile<kQ8, 7>(a, group, t0, mask, r0); break;
+      case 6: group_tile<kQ8, 6>(a, group, t0, mask, r0); break;
+      case 5: group_tile<kQ8, 5>(a, group, t0, mask, r0); break;
+      case 4: group_tile<kQ8, 4>(a, group, t0, mask, r0); break;
+      case 3: group_tile<kQ8, 3>(a, group, t0, mask, r0); break;
+      case 2: group_tile<kQ8, 2>(a, group, t0, mask, r0); break;
+      case 1: group_tile<kQ8, 1>(a, group, t0, mask, r0); break;
+      default: break;
+    }
+  }
+}
+
+}  // namespace
+
+void qgemm_packed_avx512(const QGemmTask& task) {
+  if (task.type == GgmlType::Q8_0)
+    packed_task<true>(task);
+  else
+    packed_task<false>(task);
+}
+
+}  // namespace ls
+#endif
