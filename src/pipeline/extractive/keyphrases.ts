@@ -1,6 +1,6 @@
-// Key phrases of a cluster: unigrams and bigrams (without stopwords) that its papers' titles use,
-// ranked by how many of its papers mention them times their rarity over all the clusters' papers,
-// so a section is named by what sets it apart.
+// Key phrases of a cluster: unigrams and bigrams (without stopwords) ranked by how many of its
+// papers mention them times their rarity over all the clusters' papers, so a section is named by
+// what sets it apart.
 import { isStopword, tokenizeWords } from './text.js';
 
 export interface Titled {
@@ -22,15 +22,19 @@ function phrases(text: string): string[] {
   return out;
 }
 
+/** Bigrams name a theme better than single words ("draft tokens" over "draft"). */
+const BIGRAM_WEIGHT = 2.5;
+/** Titles name topics; abstracts also say "ensure", "alongside" or "publicly available". */
+const TITLE_WEIGHT = 2;
+
 /**
  * For each cluster (a list of papers), its top phrases: the share of the cluster's papers whose
  * title or abstract contains the phrase times its inverse document frequency over all the
- * clusters' papers (log(N / df)), bigrams ×1.5. A phrase counts once per paper, so one long
- * abstract cannot dominate; it must recur (two papers and a sixth of the cluster) and appear in a
- * title of the cluster, since titles name topics while abstracts also say "ensure", "alongside" or
- * "publicly available". Paper-level IDF demotes what the whole topic says ("language", "agents");
- * an IDF over the clusters (only 6 of them) let generic words that happened to miss one cluster
- * name sections. Phrases contained in a better phrase are skipped.
+ * clusters' papers (log(N / df)), weighted up for bigrams and for phrases a title of the cluster
+ * uses. A phrase counts once per paper, so one long abstract cannot dominate, and must recur (two
+ * papers and a sixth of the cluster). Paper-level IDF demotes what the whole topic says
+ * ("language", "inference"); an IDF over the clusters (only 6 of them) let generic words that
+ * happened to miss one cluster name sections. Phrases contained in a better phrase are skipped.
  */
 export function clusterKeyphrases(clusters: readonly Titled[][], top: number, isExcluded: (word: string) => boolean = () => false): string[][] {
   const counts = clusters.map((docs) => {
@@ -46,8 +50,8 @@ export function clusterKeyphrases(clusters: readonly Titled[][], top: number, is
     const docs = Math.max(1, clusters[c]!.length);
     const scored = [...m.entries()]
       // A theme recurs: in at least two documents and a sixth of the cluster.
-      .filter(([p, n]) => n >= Math.min(docs, Math.max(2, Math.ceil(docs / 6))) && inTitles[c]!.has(p) && !p.split(' ').some(isExcluded))
-      .map(([p, n]) => ({ p, s: (n / docs) * Math.log(total / docFreq.get(p)!) * (p.includes(' ') ? 1.5 : 1) }))
+      .filter(([p, n]) => n >= Math.min(docs, Math.max(2, Math.ceil(docs / 6))) && !p.split(' ').some(isExcluded))
+      .map(([p, n]) => ({ p, s: (n / docs) * Math.log(total / docFreq.get(p)!) * (p.includes(' ') ? BIGRAM_WEIGHT : 1) * (inTitles[c]!.has(p) ? TITLE_WEIGHT : 1) }))
       .filter((x) => x.s > 0)
       .sort((a, b) => b.s - a.s || (a.p < b.p ? -1 : 1));
     const chosen: string[] = [];
