@@ -107,10 +107,8 @@ export class SurveyWorker {
       const cited = engineJob ? await this.runWithEngine(job.id, controller.signal) : await this.runInThread(job.id, controller.signal);
       log(`job ${job.id} done: ${cited} papers cited`);
     } catch (e) {
-      if (e instanceof JobBusyError) return;
-      if (this.current?.cancelled) {
-        this.store.db.prepare("UPDATE jobs SET error = 'cancelled by the user' WHERE id = ? AND state = 'cancelled'").run(job.id);
-      } else if (this.stopping) {
+      if (e instanceof JobBusyError || this.current?.cancelled) return;
+      if (this.stopping) {
         // Shut down mid-job: queue it again, so the next start resumes it from its last step.
         this.store.db.prepare("UPDATE jobs SET state = 'queued', error = NULL WHERE id = ? AND state = 'cancelled'").run(job.id);
         this.store.event(job.id, 'requeued', { reason: 'server shutdown' });
@@ -172,23 +170,23 @@ export class SurveyWorker {
   }
 
   /**
-   * Cancels a job at any stage: queued → cancelled; running here → aborted; running in another
-   * process → marked cancelled without an owner, so that process's next lease renewal fails.
+   * Cancels a job at any stage: it is marked cancelled without an owner at once (so the state, its
+   * error and the event stream's last event say so before the job stops), and whoever runs it stops:
+   * here by an abort, another process when its next lease renewal fails.
    * Returns the job's state afterwards, or undefined when there is no such job.
    */
   cancel(id: string): string | undefined {
     const row = this.store.get(id);
     if (!row) return undefined;
     if (FINAL_STATES.has(row.state)) return row.state;
-    if (this.current?.id === id) {
-      this.current.cancelled = true;
-      this.current.controller.abort(new Error('cancelled by the user'));
-      return 'cancelled';
-    }
     const changed = this.store.db
       .prepare("UPDATE jobs SET state = 'cancelled', error = 'cancelled by the user', lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')")
       .run(Date.now(), id).changes;
     if (changed === 1) this.store.event(id, 'cancelled', { error: 'cancelled by the user' });
+    if (this.current?.id === id) {
+      this.current.cancelled = true;
+      this.current.controller.abort(new Error('cancelled by the user'));
+    }
     return this.store.get(id)?.state;
   }
 
