@@ -43,4 +43,5 @@ float dot_vec_bf16(const float* a, const float* b, int64_t n);
 void lanes_fma(float* acc, int lanes, const float* v, float p, int64_t j, int64_t width);
 // out[i] = the accumulator's lanes summed as the matching ggml kernel sums them.
 void lanes_sum(const float* acc, int lanes, int64_t width, float* out);
+
 }  // namespace ls

@@ -13,7 +13,6 @@
 
 namespace ls {
 
-
 void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps) {
   // Squares in float, summed in double: ggml's order, so both engines get the same scale.
   double sum = 0;
