@@ -7,8 +7,8 @@
 #include <string>
 
 #include "kernels/attention.h"
-#include "kernels/float_dot.h"
 #include "kernels/dequant.h"
+#include "kernels/float_dot.h"
 #include "kernels/half.h"
 #include "kernels/ops.h"
 

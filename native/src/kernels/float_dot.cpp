@@ -1,4 +1,5 @@
 #include "kernels/float_dot.h"
+#include "kernels/fma_dispatch.h"
 
 #include <cmath>
 
@@ -8,28 +9,13 @@
 
 namespace ls {
 
-// The lane loops are written per lane with explicit fused multiply-adds, so any clone gives
-// the same bits; the x86-64-v4/v3 clones turn them into vector FMAs.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define LS_FMA_DISPATCH __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define LS_FMA_DISPATCH
-#endif
-
-float sum16(const float* a) {
-  float h[8], q[4];
-  for (int i = 0; i < 8; ++i) h[i] = a[i] + a[i + 8];
-  for (int i = 0; i < 4; ++i) q[i] = h[i] + h[i + 4];
-  return (q[0] + q[2]) + (q[1] + q[3]);
-}
-
 namespace {
 
 constexpr int kLanes = 16;
 
 // ggml_vec_dot_f32/f16's main loop: four 16-lane accumulators over 64-element steps, folded
 // (0+2, 1+3, then 0+1) and tree-summed. Returns the sum; *done = elements consumed.
-inline float steps64(const float* a, const float* b, int64_t n, int64_t* done) {
+[[gnu::always_inline]] inline float steps64(const float* a, const float* b, int64_t n, int64_t* done) {
   float acc[4][kLanes] = {};
   const int64_t np = n & ~int64_t(63);
   for (int64_t i = 0; i < np; i += 64)
@@ -130,22 +116,6 @@ void lanes_sum(const float* acc, int lanes, int64_t width, float* out) {
     for (int l = 0; l < kLanes; ++l) f[l] = (a[l] + a[l + 32]) + (a[l + 16] + a[l + 48]);
     out[i] = sum16(f);
   }
-}
-
-LS_FMA_DISPATCH
-float expf_ggml(float x) {
-  // exp(x) = 2^n * exp(b), n = round(x / ln2) (found by adding 1.5 * 2^23), b = x - n ln2 with
-  // ln2 split in two parts, exp(b) by a degree-5 polynomial; |n| > 192 saturates to 0 or inf.
-  const float shift = 0x1.8p23f;
-  const float z = std::fma(x, 0x1.715476p+0f, shift);
-  const float n = z - shift;
-  const float b = std::fma(-n, 0x1.7f7d1cp-20f, std::fma(-n, 0x1.62e4p-1f, x));
-  if (std::fabs(n) > 192.f) return n <= 0.f ? 0.f : INFINITY;
-  const float u = b * b;
-  const float j = std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
-                                    std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
-                           u, std::fma(0x1.ffffecp-1f, b, 1.0f));
-  return std::ldexp(j, int(n));
 }
 
 }  // namespace ls

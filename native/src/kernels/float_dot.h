@@ -9,7 +9,13 @@
 namespace ls {
 
 // The sum of 16 floats as _mm512_reduce_add_ps pairs them: l + l+8, then + l+4, + l+2, + l+1.
-float sum16(const float* a);
+// Inlined so that each SIMD clone of its callers gets its own copy.
+[[gnu::always_inline]] inline float sum16(const float* a) {
+  float h[8], q[4];
+  for (int i = 0; i < 8; ++i) h[i] = a[i] + a[i + 8];
+  for (int i = 0; i < 4; ++i) q[i] = h[i] + h[i + 4];
+  return (q[0] + q[2]) + (q[1] + q[3]);
+}
 
 // The prefill order (llamafile's tinyBLAS): one 16-lane accumulator, lane l taking the
 // products at i = l (mod 16) with fused multiply-adds, then the 16 lanes summed as a tree
@@ -37,9 +43,5 @@ float dot_vec_bf16(const float* a, const float* b, int64_t n);
 void lanes_fma(float* acc, int lanes, const float* v, float p, int64_t j, int64_t width);
 // out[i] = the accumulator's lanes summed as the matching ggml kernel sums them.
 void lanes_sum(const float* acc, int lanes, int64_t width, float* out);
-
-// ggml's vector expf (range reduction by ln 2, then a degree-5 polynomial), which its softmax
-// and SiLU use for each full block of 16 values instead of libm's expf.
-float expf_ggml(float x);
 
 }  // namespace ls

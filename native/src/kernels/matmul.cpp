@@ -117,7 +117,7 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
     matmul_integer(&target, 1, x, n_tokens, pool, scratch, level);
     return;
   }
-  matmul_float(w, x, n_tokens, y, pool, scratch);
+  matmul_float(w, x, n_tokens, y, pool, scratch, level);
 }
 
 }  // namespace ls

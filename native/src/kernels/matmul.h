@@ -40,7 +40,7 @@ void round_activations(GgmlType weight_type, const float* x, float* out, int64_t
 
 // The F32/F16/BF16 path of matmul (kernels/matmul_float.cpp).
 void matmul_float(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
-                  MatmulScratch& scratch);
+                  MatmulScratch& scratch, KernelLevel level);
 
 // y[t * w.rows + r] = dot(W[r], x'[t * w.cols ...]) for t < n_tokens, x' = round_activations(x).
 // Quantized weights: integer block dots against x quantized to Q8_0 (Q8_0/Q4_0 weights) or

@@ -1,12 +1,49 @@
 // Matmul for float weights (F32, F16, BF16), summed in llama.cpp's orders (kernels/float_dot.h).
 #include <algorithm>
+#include <cstring>
 
 #include "kernels/dequant.h"
 #include "kernels/float_dot.h"
+#include "kernels/fma_dispatch.h"
 #include "kernels/half.h"
 #include "kernels/matmul.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace ls {
+
+namespace {
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// F16 -> F32 with F16C, 8 at a time (exact, like the scalar conversion).
+__attribute__((target("avx,f16c"))) void widen_f16_f16c(const uint16_t* src, float* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+  for (; i < n; ++i) dst[i] = fp16_to_f32(src[i]);
+}
+#endif
+
+LS_FMA_DISPATCH
+void widen_bf16(const uint16_t* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t bits = uint32_t(src[i]) << 16;
+    std::memcpy(dst + i, &bits, 4);
+  }
+}
+
+// One weight row as floats: F16/BF16 by SIMD where the CPU has it, the rest via dequantize_row.
+void decode_row(GgmlType type, const uint8_t* src, float* dst, int64_t n, KernelLevel level) {
+  const auto* half = reinterpret_cast<const uint16_t*>(src);
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (type == GgmlType::F16 && level >= KernelLevel::Avx2) return widen_f16_f16c(half, dst, n);
+#endif
+  if (type == GgmlType::BF16) return widen_bf16(half, dst, n);
+  dequantize_row(type, src, dst, n);
+}
+
+}  // namespace
 
 void round_activations(GgmlType weight_type, const float* x, float* out, int64_t n_tokens, int64_t cols) {
   const int64_t n = n_tokens * cols;
@@ -23,7 +60,7 @@ void round_activations(GgmlType weight_type, const float* x, float* out, int64_t
 }
 
 void matmul_float(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
-                  MatmulScratch& scratch) {
+                  MatmulScratch& scratch, KernelLevel level) {
   const int64_t cols = w.cols, rows = w.rows;
   const float* act = x;
   if (w.type != GgmlType::F32) {
@@ -55,7 +92,7 @@ void matmul_float(const WeightMatrix& w, const float* x, int64_t n_tokens, float
       if (w.type == GgmlType::F32) {
         wr = reinterpret_cast<const float*>(w.row(r0));
       } else {
-        for (int64_t r = 0; r < n_rows; ++r) dequantize_row(w.type, w.row(r0 + r), decoded + r * cols, cols);
+        for (int64_t r = 0; r < n_rows; ++r) decode_row(w.type, w.row(r0 + r), decoded + r * cols, cols, level);
         wr = decoded;
       }
       const int64_t stride = w.type == GgmlType::F32 ? int64_t(w.row_bytes / 4) : cols;

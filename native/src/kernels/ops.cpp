@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/expf_ggml.h"
 #include "kernels/float_dot.h"
+#include "kernels/fma_dispatch.h"
 
 // Products and sums are rounded as written (no fused multiply-adds but the spelled-out ones):
 // the rounding steps are chosen to match llama.cpp's.
@@ -23,6 +25,7 @@ void rms_norm(const float* x, const float* weight, float* y, int64_t n, float ep
   }
 }
 
+LS_FMA_DISPATCH
 void softmax(float* x, int64_t n) {
   // ggml's order: it runs over the KV cache padded to a multiple of 16 (the padding masked to
   // exp(-inf) = 0), each block of 16 through its vector expf and summed as a tree into a double.
@@ -38,6 +41,7 @@ void softmax(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
+LS_FMA_DISPATCH
 void swiglu(const float* gate, const float* up, float* out, int64_t n) {
   // ggml's order: full blocks of 16 through its vector expf, the rest through libm's.
   const int64_t full = n & ~int64_t(15);
