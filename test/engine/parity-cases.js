@@ -18,11 +18,9 @@ const MAX_REL_DIFF = { f32: 1e-4, f16: 1e-4, bf16: 1e-3 };
 const MAX_MEAN_KL = { f32: 1e-9, f16: 1e-5, bf16: 1e-4, quantized: 1e-3 };
 // Argmax agreement for quantized types over all positions, and over the positions where
 // llama.cpp's top two logits are at least DECISIVE_MARGIN apart (there a rounding step must
-// never change the winner; near-ties may go either way: a Q8 rounding step at one position moves
-// every later position's logits through attention, and which near-ties flip changes with any
-// change upstream; measured 98.4% for qwen3 Q4_K, all on non-decisive positions).
+// never change the winner). The overall bound is the issue's.
 const QUANT_MIN_DECISIVE_ARGMAX = 0.995;
-const QUANT_MIN_ARGMAX = 0.98;
+const QUANT_MIN_ARGMAX = 0.99;
 const DECISIVE_MARGIN = 0.05;
 
 /** Tests for one architecture: every weight type for the plain model; the extra variants
