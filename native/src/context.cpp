@@ -103,7 +103,7 @@ Context::Context(const Model& model, const ContextParams& params)
   up_.resize(gate_.size());
   rope_cos_.resize(nb * size_t(hp.n_rot / 2));
   rope_sin_.resize(rope_cos_.size());
-  scores_.resize(size_t(pool_.size()), std::vector<float>(size_t(params.n_ctx)));
+  scores_.resize(size_t(pool_.size()));
   if (params.sparse.enabled) {
     params.sparse.validate();
     selectors_.resize(size_t(pool_.size()));
@@ -279,20 +279,29 @@ void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t 
     }
   }
 
-  // One task per (token, query head): exact attention over runs of positions, each run inside
-  // one KV block (dense: 0..pos; sparse: the chosen blocks, then the window up to pos).
-  pool_.parallel_for(n * hp.n_head, [&](int64_t begin, int64_t end, int thread) {
+  // One task per (token, KV head, slice of its query heads), enough tasks to occupy the threads:
+  // exact attention over runs of positions, each run inside one KV block (dense: 0..pos; sparse:
+  // the chosen blocks, then the window up to pos). Each run is used by all the task's heads in
+  // turn while it is in L1, so a KV row is fetched from memory once per KV head, not per query head.
+  const int64_t slices = std::min(group, std::max<int64_t>(1, (pool_.size() + n * n_kv - 1) / (n * n_kv)));
+  const int64_t per_slice = (group + slices - 1) / slices;
+  const size_t score_room = size_t(per_slice * (pos0 + n));
+  for (std::vector<float>& s : scores_)
+    if (s.size() < score_room) s.resize(score_room);
+  pool_.parallel_for(n * n_kv * slices, [&](int64_t begin, int64_t end, int thread) {
     float* scores = scores_[size_t(thread)].data();
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t t = task / hp.n_head, h = task % hp.n_head;
-      const int64_t kv_off = (h / group) * hd;
+      const int64_t t = task / (n_kv * slices), g = task / slices % n_kv, slice = task % slices;
+      const int64_t h0 = g * group + slice * per_slice, n_heads = std::min(per_slice, group - slice * per_slice);
+      if (n_heads <= 0) continue;
+      const int64_t kv_off = g * hd;
       const int64_t n_keys = pos0 + t + 1;
-      const size_t sel = size_t(t * n_kv + h / group);
+      const size_t sel = size_t(t * n_kv + g);
       const bool dense = !sparse || chosen_count_[sel] < 0;
       const int32_t* chosen = dense ? nullptr : chosen_.data() + sel * size_t(sp.topk);
       const int64_t n_chosen = dense ? 0 : chosen_count_[sel];
       const int64_t tail_from = dense ? 0 : window_first_[sel] * bs;
-      // Calls fn(first position, run length, offset in scores) for each run in order.
+      // Calls fn(first position, run length, offset in a head's scores) for each run in order.
       const auto for_runs = [&](auto&& fn) {
         int64_t off = 0;
         for (int64_t i = 0; i < n_chosen; ++i, off += bs) fn(int64_t(chosen[i]) * bs, bs, off);
@@ -304,28 +313,37 @@ void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t 
         }
         return off;
       };
-      const float* q = q_.data() + t * q_dim + h * hd;
+      const int64_t room = n_keys;  // scores of head i start at scores + i * room
       // F16: the positions of one KV block are rows n_head_kv * hd apart, so each run goes to
       // the SIMD kernels in one call.
       const int64_t n_scores = for_runs([&](int64_t j0, int64_t run, int64_t off) {
         const void* key = static_cast<const uint8_t*>(kv_.key(seq, j0, layer)) + kv_off * elem_bytes;
-        if (type == KvType::F16) {
-          f16_key_scores(static_cast<const uint16_t*>(key), n_kv * hd, run, q, hd, scale, scores + off);
-        } else {
-          for (int64_t j = 0; j < run; ++j)
-            scores[off + j] = kv_dot(static_cast<const float*>(key) + j * n_kv * hd, type, q, hd) * scale;
+        for (int64_t i = 0; i < n_heads; ++i) {
+          const float* q = q_.data() + t * q_dim + (h0 + i) * hd;
+          float* out = scores + i * room + off;
+          if (type == KvType::F16) {
+            f16_key_scores(static_cast<const uint16_t*>(key), n_kv * hd, run, q, hd, scale, out);
+          } else {
+            for (int64_t j = 0; j < run; ++j)
+              out[j] = kv_dot(static_cast<const float*>(key) + j * n_kv * hd, type, q, hd) * scale;
+          }
         }
       });
-      softmax(scores, n_scores);
-      float* out = attn_.data() + t * q_dim + h * hd;
-      for (int64_t i = 0; i < hd; ++i) out[i] = 0.f;
+      for (int64_t i = 0; i < n_heads; ++i) {
+        softmax(scores + i * room, n_scores);
+        float* out = attn_.data() + t * q_dim + (h0 + i) * hd;
+        for (int64_t c = 0; c < hd; ++c) out[c] = 0.f;
+      }
       for_runs([&](int64_t j0, int64_t run, int64_t off) {
         const void* value = static_cast<const uint8_t*>(kv_.value(seq, j0, layer)) + kv_off * elem_bytes;
-        if (type == KvType::F16) {
-          f16_weighted_rows(static_cast<const uint16_t*>(value), n_kv * hd, run, scores + off, hd, out);
-        } else {
-          for (int64_t j = 0; j < run; ++j)
-            kv_axpy(static_cast<const float*>(value) + j * n_kv * hd, type, scores[off + j], out, hd);
+        for (int64_t i = 0; i < n_heads; ++i) {
+          float* out = attn_.data() + t * q_dim + (h0 + i) * hd;
+          const float* w = scores + i * room + off;
+          if (type == KvType::F16) {
+            f16_weighted_rows(static_cast<const uint16_t*>(value), n_kv * hd, run, w, hd, out);
+          } else {
+            for (int64_t j = 0; j < run; ++j) kv_axpy(static_cast<const float*>(value) + j * n_kv * hd, type, w[j], out, hd);
+          }
         }
       });
     }

@@ -6,7 +6,8 @@ import { after, before, test } from 'node:test';
 
 import { NativeEngine } from '../../dist/engine/engine.js';
 import { native } from '../../dist/engine/native.js';
-import { prompts, synth, tempDir } from './parity-support.js';
+import { gguf } from '../../dist/engine/modelfile/gguf-value.js';
+import { prompts, rewriteGguf, synth, tempDir } from './parity-support.js';
 
 const DEFAULTS = { topk: 64, kernelSize: 32, kernelStride: 16, initBlocks: 1, windowSize: 2048 };
 const BLOCK = 64;
@@ -195,6 +196,31 @@ test('with sparse attention, prefix-cache reuse and chunking give the logits of 
   } finally {
     await Promise.all([cold.close(), warm.close()]);
   }
+});
+
+test('a model file that declares sparse attention (<arch>.sparse.* keys) turns it on', async () => {
+  const declared = rewriteGguf(model.path, `${tmp.dir}/declared.gguf`, (metadata) => {
+    metadata.set('llama.sparse.topk', gguf.u32(5));
+    metadata.set('llama.sparse.window_size', gguf.u32(256));
+    metadata.set('llama.sparse.use_nope', gguf.bool(false));
+  });
+  const on = await NativeEngine.load(declared, { contextSize: 512 });
+  const off = await NativeEngine.load(declared, { contextSize: 512, sparse: false });
+  const tuned = await NativeEngine.load(declared, { contextSize: 512, sparse: { denseLen: 64 } });
+  try {
+    assert.deepEqual(on.info().sparse, { topk: 5, kernelSize: 32, kernelStride: 16, initBlocks: 1, blockSize: 64, windowSize: 256, denseLen: 8192 });
+    assert.equal(off.info().sparse, null);
+    assert.equal(tuned.info().sparse.topk, 5);
+    assert.equal(tuned.info().sparse.denseLen, 64);
+  } finally {
+    await Promise.all([on.close(), off.close(), tuned.close()]);
+  }
+  const nope = rewriteGguf(model.path, `${tmp.dir}/nope.gguf`, (metadata) => {
+    metadata.set('llama.sparse.use_nope', gguf.bool(true));
+  });
+  await assert.rejects(NativeEngine.load(nope, { contextSize: 512 }), /use_nope .* not supported/);
+  const plain = await NativeEngine.load(nope, { contextSize: 512, sparse: false });
+  await plain.close();
 });
 
 test('sparse options are checked by name', async () => {
