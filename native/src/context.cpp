@@ -18,7 +18,8 @@ namespace {
 int pool_blocks(const ModelHparams& hp, const ContextParams& params) {
   const int64_t per_seq = (params.n_ctx + KvCache::kBlockTokens - 1) / KvCache::kBlockTokens;
   if (params.kv_cache_bytes == 0) return int(std::min<int64_t>(per_seq * params.max_sequences, INT32_MAX));
-  const size_t block = KvCache::block_bytes(int(hp.n_layer), int(hp.n_head_kv * hp.head_dim), params.kv_type);
+  const size_t block = KvCache::block_bytes(int(hp.n_layer), int(hp.n_head_kv * hp.head_dim), params.kv_type,
+                                            params.sparse.summary_rows());
   const uint64_t blocks = params.kv_cache_bytes / block;
   if (blocks < 1)
     throw std::invalid_argument("kvCacheMb (" + std::to_string(params.kv_cache_bytes) +
@@ -67,14 +68,6 @@ float kv_dot(const void* row, KvType type, const float* q, int64_t n) {
   return dot_f16_f32(static_cast<const uint16_t*>(row), q, n);
 }
 
-void kv_axpy(const void* row, KvType type, float a, float* acc, int64_t n) {
-  if (type == KvType::F32) {
-    add_scaled(acc, static_cast<const float*>(row), a, n);
-    return;
-  }
-  axpy_f16(a, static_cast<const uint16_t*>(row), acc, n);
-}
-
 // fn(begin, end) over n_rows rows of row_len elements, split across the pool in 64-element
 // chunks counted from each row's start: element-wise ops whose last partial SIMD block of a
 // row is computed differently (swiglu, as ggml does) then give the same result in any split.
@@ -103,7 +96,8 @@ Context::Context(const Model& model, const ContextParams& params)
       params_(params),
       pool_(params.n_threads),
       kv_(int(model.hp.n_layer), int(model.hp.n_head_kv * model.hp.head_dim),
-          pool_blocks(model.hp, params), params.kv_type, model_salt(model, params.kv_type)) {
+          pool_blocks(model.hp, params), params.kv_type, model_salt(model, params.kv_type),
+          params.sparse.summary_rows()) {
   const ModelHparams& hp = model.hp;
   const size_t nb = size_t(params.n_batch);
   x_.resize(nb * size_t(hp.n_embd));
@@ -117,7 +111,15 @@ Context::Context(const Model& model, const ContextParams& params)
   up_.resize(gate_.size());
   rope_cos_.resize(nb * size_t(hp.n_rot / 2));
   rope_sin_.resize(rope_cos_.size());
-  scores_.resize(size_t(pool_.size()), std::vector<float>(size_t(params.n_ctx)));
+  scores_.resize(size_t(pool_.size()));
+  if (params.sparse.enabled) {
+    params.sparse.validate();
+    selectors_.resize(size_t(pool_.size()));
+    const size_t tasks = nb * size_t(hp.n_head_kv);
+    chosen_.resize(tasks * size_t(params.sparse.topk));
+    chosen_count_.resize(tasks);
+    window_first_.resize(tasks);
+  }
 }
 
 EvalCounts Context::eval(KvSequence& seq, const int32_t* tokens, int64_t n, const EvalOutputs& out) {
@@ -255,60 +257,154 @@ void Context::norm_rows(const std::vector<float>& weight, int64_t n) {
 
 void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t n) {
   const ModelHparams& hp = model_.hp;
-  const int64_t hd = hp.head_dim, q_dim = hp.n_head * hd;
-  const int64_t group = hp.n_head / hp.n_head_kv;
+  const int64_t hd = hp.head_dim, q_dim = hp.n_head * hd, n_kv = hp.n_head_kv;
+  const int64_t group = hp.n_head / n_kv;
   const float scale = 1.0f / std::sqrt(float(hd));
   const KvType type = kv_.type();
   const size_t elem_bytes = kv_.elem_bytes();
-  // One task per (token, query head); each attends causally to positions 0..pos.
-  pool_.parallel_for(n * hp.n_head, [&](int64_t begin, int64_t end, int thread) {
+  const SparseParams& sp = params_.sparse;
+  constexpr int64_t bs = KvCache::kBlockTokens;
+
+  // Sparse: the compressed keys these positions complete, then the blocks each (token, KV
+  // head) attends to; tokens seeing fewer than dense_len keys stay dense (count -1).
+  const bool sparse = sp.enabled && pos0 + n >= sp.dense_len;
+  if (sp.enabled) update_compressed_keys(kv_, seq, layer, pos0, pos0 + n, sp);
+  if (sparse) {
+    pool_.parallel_for(n * n_kv, [&](int64_t begin, int64_t end, int thread) {
+      for (int64_t task = begin; task < end; ++task) {
+        const int64_t t = task / n_kv, g = task % n_kv, pos = pos0 + t;
+        if (pos + 1 < sp.dense_len) {
+          chosen_count_[size_t(task)] = -1;
+          continue;
+        }
+        chosen_count_[size_t(task)] = selectors_[size_t(thread)].select(
+            kv_, seq, layer, g, q_.data() + t * q_dim + g * group * hd, group, hd, pos, sp,
+            chosen_.data() + task * sp.topk, &window_first_[size_t(task)]);
+      }
+    });
+  }
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t n_keys = pos0 + t + 1;
+    attention_counts_.causal += n_keys * n_kv;
+    for (int64_t g = 0; g < n_kv; ++g) {
+      const size_t task = size_t(t * n_kv + g);
+      attention_counts_.attended +=
+          sparse && chosen_count_[task] >= 0 ? chosen_count_[task] * bs + n_keys - window_first_[task] * bs : n_keys;
+    }
+  }
+
+  // One task per (token, KV head, slice of its query heads), enough tasks to occupy the threads:
+  // exact attention over runs of positions, each run inside one KV block (dense: 0..pos; sparse:
+  // the chosen blocks, then the window up to pos). Each run is used by all the task's heads in
+  // turn while it is in L1, so a KV row is fetched from memory once per KV head, not per query head.
+  const int64_t slices = std::min(group, std::max<int64_t>(1, (pool_.size() + n * n_kv - 1) / (n * n_kv)));
+  const int64_t per_slice = (group + slices - 1) / slices;
+  const size_t score_room = size_t(per_slice * (pos0 + n));
+  for (std::vector<float>& s : scores_)
+    if (s.size() < score_room) s.resize(score_room);
+  pool_.parallel_for(n * n_kv * slices, [&](int64_t begin, int64_t end, int thread) {
     float* scores = scores_[size_t(thread)].data();
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t t = task / hp.n_head, h = task % hp.n_head;
-      const int64_t kv_off = (h / group) * hd;
+      const int64_t t = task / (n_kv * slices), g = task / slices % n_kv, slice = task % slices;
+      const int64_t h0 = g * group + slice * per_slice, n_heads = std::min(per_slice, group - slice * per_slice);
+      if (n_heads <= 0) continue;
+      const int64_t kv_off = g * hd;
       const int64_t n_keys = pos0 + t + 1;
-      const float* q = q_.data() + t * q_dim + h * hd;
-      // F16: the positions of one KV block are rows n_head_kv * hd apart, so each block's run
-      // goes to the SIMD kernels in one call.
-      for (int64_t j = 0; j < n_keys;) {
-        const void* key = static_cast<const uint8_t*>(kv_.key(seq, j, layer)) + kv_off * elem_bytes;
-        if (type == KvType::F16) {
-          const int64_t run = std::min(KvCache::kBlockTokens - j % KvCache::kBlockTokens, n_keys - j);
-          f16_key_scores(static_cast<const uint16_t*>(key), hp.n_head_kv * hd, run, q, hd, scale, scores + j);
+      const size_t sel = size_t(t * n_kv + g);
+      const bool dense = !sparse || chosen_count_[sel] < 0;
+      const int32_t* chosen = dense ? nullptr : chosen_.data() + sel * size_t(sp.topk);
+      const int64_t n_chosen = dense ? 0 : chosen_count_[sel];
+      const int64_t tail_from = dense ? 0 : window_first_[sel] * bs;
+      // Calls fn(first position, run length, offset in a head's scores) for each run in order.
+      const auto for_runs = [&](auto&& fn) {
+        int64_t off = 0;
+        for (int64_t i = 0; i < n_chosen; ++i, off += bs) fn(int64_t(chosen[i]) * bs, bs, off);
+        for (int64_t j = tail_from; j < n_keys;) {
+          const int64_t run = std::min(bs - j % bs, n_keys - j);
+          fn(j, run, off);
           j += run;
-        } else {
-          scores[j++] = kv_dot(key, type, q, hd) * scale;
+          off += run;
         }
+        return off;
+      };
+      const int64_t room = n_keys;  // scores of head i start at scores + i * room
+      // F16: the positions of one KV block are rows n_head_kv * hd apart, so each run goes to
+      // the SIMD kernels in one call.
+      const int64_t n_scores = for_runs([&](int64_t j0, int64_t run, int64_t off) {
+        const void* key = static_cast<const uint8_t*>(kv_.key(seq, j0, layer)) + kv_off * elem_bytes;
+        for (int64_t i = 0; i < n_heads; ++i) {
+          const float* q = q_.data() + t * q_dim + (h0 + i) * hd;
+          float* out = scores + i * room + off;
+          if (type == KvType::F16) {
+            f16_key_scores(static_cast<const uint16_t*>(key), n_kv * hd, run, q, hd, scale, out);
+          } else {
+            for (int64_t j = 0; j < run; ++j)
+              out[j] = kv_dot(static_cast<const float*>(key) + j * n_kv * hd, type, q, hd) * scale;
+          }
+        }
+      });
+      for (int64_t i = 0; i < n_heads; ++i) {
+        softmax(scores + i * room, n_scores);
+        float* out = attn_.data() + t * q_dim + (h0 + i) * hd;
+        for (int64_t c = 0; c < hd; ++c) out[c] = 0.f;
       }
-      softmax(scores, n_keys);
-      float* out = attn_.data() + t * q_dim + h * hd;
       if (type == KvType::F32) {
-        // llama.cpp's order for an F32 cache (kernels/float_dot.h), so F16/BF16 models, which
-        // round this output before the next matmul, round it the same way.
+        // llama.cpp's order for an F32 cache (kernels/float_dot.h): attended key j goes to lane
+        // j % lanes, so F16/BF16 models, which round this output before the next matmul, round
+        // it the same way.
         const int lanes = n == 1 ? 64 : 16;
         thread_local std::vector<float> acc;
-        acc.assign(size_t(hd * lanes), 0.f);
-        for (int64_t j = 0; j < n_keys; ++j) {
-          const float* value = static_cast<const float*>(kv_.value(seq, j, layer)) + kv_off;
-          lanes_fma(acc.data(), lanes, value, scores[j], j, hd);
-        }
-        lanes_sum(acc.data(), lanes, hd, out);
+        acc.assign(size_t(n_heads * hd * lanes), 0.f);
+        for_runs([&](int64_t j0, int64_t run, int64_t off) {
+          const float* value = static_cast<const float*>(kv_.value(seq, j0, layer)) + kv_off;
+          for (int64_t i = 0; i < n_heads; ++i)
+            for (int64_t j = 0; j < run; ++j)
+              lanes_fma(acc.data() + i * hd * lanes, lanes, value + j * n_kv * hd, scores[i * room + off + j], off + j, hd);
+        });
+        for (int64_t i = 0; i < n_heads; ++i)
+          lanes_sum(acc.data() + i * hd * lanes, lanes, hd, attn_.data() + t * q_dim + (h0 + i) * hd);
         continue;
       }
-      for (int64_t i = 0; i < hd; ++i) out[i] = 0.f;
-      for (int64_t j = 0; j < n_keys;) {
-        const void* value = static_cast<const uint8_t*>(kv_.value(seq, j, layer)) + kv_off * elem_bytes;
-        if (type == KvType::F16) {
-          const int64_t run = std::min(KvCache::kBlockTokens - j % KvCache::kBlockTokens, n_keys - j);
-          f16_weighted_rows(static_cast<const uint16_t*>(value), hp.n_head_kv * hd, run, scores + j, hd, out);
-          j += run;
-        } else {
-          kv_axpy(value, type, scores[j], out, hd);
-          ++j;
-        }
-      }
+      for_runs([&](int64_t j0, int64_t run, int64_t off) {
+        const void* value = static_cast<const uint8_t*>(kv_.value(seq, j0, layer)) + kv_off * elem_bytes;
+        for (int64_t i = 0; i < n_heads; ++i)
+          f16_weighted_rows(static_cast<const uint16_t*>(value), n_kv * hd, run, scores + i * room + off, hd,
+                            attn_.data() + t * q_dim + (h0 + i) * hd);
+      });
     }
   });
+}
+
+void Context::fill_synthetic(KvSequence& seq, int64_t n_tokens, uint64_t seed) {
+  const ModelHparams& hp = model_.hp;
+  if (seq.n_tokens != 0) throw std::runtime_error("fill_synthetic needs an empty sequence");
+  if (n_tokens < 1 || n_tokens > params_.n_ctx)
+    throw std::runtime_error("fill_synthetic: " + std::to_string(n_tokens) + " tokens do not fit the context size of " +
+                             std::to_string(params_.n_ctx));
+  kv_.reserve(seq, n_tokens);
+  seq.shareable = false;
+  const int64_t kv_dim = hp.n_head_kv * hp.head_dim;
+  // Keys and values uniform in [-1, 1): a xorshift stream per layer, so threads split layers.
+  pool_.parallel_for(hp.n_layer, [&](int64_t begin, int64_t end, int) {
+    std::vector<float> k(static_cast<size_t>(kv_dim)), v(static_cast<size_t>(kv_dim));
+    for (int64_t il = begin; il < end; ++il) {
+      uint64_t x = (seed + 1) * 0x9e3779b97f4a7c15ull ^ uint64_t(il + 1) * 0xbf58476d1ce4e5b9ull;
+      const auto next = [&x] {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return float(int64_t(x >> 40) - (int64_t(1) << 23)) / float(int64_t(1) << 23);
+      };
+      for (int64_t p = 0; p < n_tokens; ++p) {
+        for (int64_t i = 0; i < kv_dim; ++i) k[size_t(i)] = next();
+        for (int64_t i = 0; i < kv_dim; ++i) v[size_t(i)] = next();
+        kv_.store(seq, p, int(il), k.data(), v.data());
+      }
+      if (params_.sparse.enabled) update_compressed_keys(kv_, seq, int(il), 0, n_tokens, params_.sparse);
+    }
+  });
+  seq.n_tokens = n_tokens;
+  seq.tokens.assign(size_t(n_tokens), 0);
 }
 
 }  // namespace ls

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "infllm.h"
 #include "kv_cache.h"
 #include "model/model.h"
 #include "threadpool.h"
@@ -19,6 +20,14 @@ struct ContextParams {
   int max_sequences = 4;
   uint64_t kv_cache_bytes = 0;  // KV pool budget; 0: n_ctx positions for each of max_sequences
   KvType kv_type = KvType::F16;
+  SparseParams sparse;      // InfLLM v2 block-sparse attention (off unless sparse.enabled)
+};
+
+// Key positions attention read versus a dense causal attention's, counted per query token,
+// layer and KV head since the context was made.
+struct AttentionCounts {
+  int64_t attended = 0;
+  int64_t causal = 0;
 };
 
 // Where an eval's tokens came from: attached from the prefix cache or computed.
@@ -48,6 +57,14 @@ class Context {
   // for a token id out of range, a context overflow, or a full KV pool.
   EvalCounts eval(KvSequence& seq, const int32_t* tokens, int64_t n, const EvalOutputs& out);
 
+  // Fills a fresh sequence with n_tokens positions of pseudo-random keys and values (and their
+  // compressed keys), as if a prompt had been evaluated, for benchmarks of decode at long
+  // contexts: a decode step reads the same number of bytes whatever the values are. The
+  // sequence is never published to the prefix cache. Throws like eval on overflow or a full pool.
+  void fill_synthetic(KvSequence& seq, int64_t n_tokens, uint64_t seed);
+
+  const AttentionCounts& attention_counts() const { return attention_counts_; }
+
  private:
   void forward_batch(KvSequence& seq, const int32_t* tokens, int64_t n, int64_t logits_from, float* logits,
                      float* hidden_sum);
@@ -63,6 +80,12 @@ class Context {
   // Per-batch activations, [tokens][width].
   std::vector<float> x_, xn_, q_, k_, v_, attn_, proj_, gate_, up_;
   std::vector<std::vector<float>> scores_;  // per thread: attention weights over positions
+  // Sparse attention: a selector per thread; per (token, KV head) of a batch the chosen blocks
+  // (topk slots), their count (-1: dense) and the first window block.
+  std::vector<BlockSelector> selectors_;
+  std::vector<int32_t> chosen_;
+  std::vector<int64_t> chosen_count_, window_first_;
+  AttentionCounts attention_counts_;
   std::vector<float> rope_cos_, rope_sin_;  // [tokens][n_rot/2]
 };
 

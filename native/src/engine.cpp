@@ -46,6 +46,20 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
   const int64_t n_train = int64_t(e->file_->get_u64_or(arch + ".context_length", 4096));
   cp.n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min<int64_t>(std::max<int64_t>(n_train, 1), 4096);
   e->model_ = Model::load(*e->file_, cp.n_ctx);
+  cp.sparse = e->model_->hp.sparse;
+  if (options.sparse != SparseMode::Auto) cp.sparse.enabled = options.sparse == SparseMode::On;
+  const SparseOverrides& o = options.sparse_overrides;
+  for (auto [value, field] : {std::pair{o.topk, &SparseParams::topk}, std::pair{o.kernel_size, &SparseParams::kernel_size},
+                              std::pair{o.kernel_stride, &SparseParams::kernel_stride},
+                              std::pair{o.init_blocks, &SparseParams::init_blocks},
+                              std::pair{o.window_size, &SparseParams::window_size},
+                              std::pair{o.dense_len, &SparseParams::dense_len}})
+    if (value >= 0) cp.sparse.*field = value;
+  if (cp.sparse.enabled) {
+    if (e->model_->hp.sparse_use_nope)
+      throw FormatError(path + ": sparse.use_nope (block selection on keys without RoPE) is not supported");
+    cp.sparse.validate();
+  }
   e->vocab_ = std::make_unique<Vocab>(Vocab::load(*e->file_));
   if (e->vocab_->n_tokens() > e->model_->hp.n_vocab)
     throw FormatError(path + ": the tokenizer has " + std::to_string(e->vocab_->n_tokens()) +
@@ -69,6 +83,7 @@ EvalCounts Engine::counted_eval(KvSequence& seq, const int32_t* tokens, int64_t 
 
 void Engine::publish_stats() {
   counts_.kv = ctx_->kv().stats();
+  counts_.attention = ctx_->attention_counts();
   std::lock_guard<std::mutex> lock(stats_mu_);
   snapshot_ = counts_;
 }
@@ -214,6 +229,11 @@ std::vector<double> Engine::score(const std::vector<int32_t>& prompt, const std:
     logprobs[i] = double(row[continuation[i]]) - double(max) - std::log(sum);
   }
   return logprobs;
+}
+
+void Engine::fill_synthetic(int32_t id, int64_t n_tokens, uint64_t seed) {
+  ctx_->fill_synthetic(sequence(id), n_tokens, seed);
+  publish_stats();
 }
 
 std::vector<float> Engine::embed(const std::vector<int32_t>& tokens) {

@@ -23,13 +23,22 @@ namespace ls {
 
 class JsonVocab;
 
+// Sparse attention at load: Auto follows the model file (on when it declares sparse keys);
+// fields >= 0 in `overrides` replace the model's (or the default) values.
+enum class SparseMode { Auto, On, Off };
+struct SparseOverrides {
+  int64_t topk = -1, kernel_size = -1, kernel_stride = -1, init_blocks = -1, window_size = -1, dense_len = -1;
+};
+
 struct EngineOptions {
   int n_threads = 2;
-  int64_t n_ctx = 0;  // 0: the model's training context, capped at 4096
+  int64_t n_ctx = 0;  // 0: the model's training context, capped at 4096 (any value up to 2^20 when given)
   int64_t n_batch = 256;
   int max_sequences = 4;
   uint64_t kv_cache_bytes = 0;  // KV pool budget; 0: room for n_ctx positions of each of max_sequences
   KvType kv_type = KvType::F16;
+  SparseMode sparse = SparseMode::Auto;
+  SparseOverrides sparse_overrides;
 };
 
 // Prefix-cache counters since load; `last_*` describe the prompt of the latest
@@ -40,6 +49,7 @@ struct PrefixCacheStats {
   int64_t last_hit_tokens = 0;
   int64_t last_computed_tokens = 0;
   KvCacheStats kv;
+  AttentionCounts attention;  // key positions attended versus dense, since load
 };
 
 struct GenerateParams {
@@ -90,6 +100,8 @@ class Engine {
   // Mean of the output-normed final hidden states, L2-normalised. Needs every position's
   // hidden state, so it computes all tokens, but publishes its blocks for later prompts.
   std::vector<float> embed(const std::vector<int32_t>& tokens);
+  // Context::fill_synthetic on a sequence (benchmarks of long-context decode; call with mutex() held).
+  void fill_synthetic(int32_t id, int64_t n_tokens, uint64_t seed);
 
   // A snapshot updated after each call; never waits for a running computation.
   PrefixCacheStats stats();

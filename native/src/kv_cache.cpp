@@ -22,19 +22,22 @@ uint64_t mix64(uint64_t x) {
 
 }  // namespace
 
-size_t KvCache::block_bytes(int n_layers, int kv_dim, KvType type) {
-  return size_t(kBlockTokens) * size_t(n_layers) * 2 * size_t(kv_dim) * (type == KvType::F16 ? 2 : 4);
+size_t KvCache::block_bytes(int n_layers, int kv_dim, KvType type, int summary_rows) {
+  return (size_t(kBlockTokens) * 2 + size_t(summary_rows)) * size_t(n_layers) * size_t(kv_dim) *
+         (type == KvType::F16 ? 2 : 4);
 }
 
-KvCache::KvCache(int n_layers, int kv_dim, int max_blocks, KvType type, uint64_t salt)
+KvCache::KvCache(int n_layers, int kv_dim, int max_blocks, KvType type, uint64_t salt, int summary_rows)
     : n_layers_(n_layers),
       kv_dim_(kv_dim),
+      summary_rows_(summary_rows),
       type_(type),
       elem_bytes_(type == KvType::F16 ? 2 : 4),
-      block_bytes_(block_bytes(n_layers, kv_dim, type)),
+      block_bytes_(block_bytes(n_layers, kv_dim, type, summary_rows)),
       salt_(salt),
       max_blocks_(max_blocks) {
   if (max_blocks < 1) throw std::invalid_argument("the KV cache needs at least one block");
+  if (summary_rows < 0) throw std::invalid_argument("summary_rows must not be negative");
 }
 
 KvCacheStats KvCache::stats() const {
@@ -118,7 +121,7 @@ int32_t KvCache::take_block() {
 }
 
 int64_t KvCache::attach_cached(KvSequence& seq, const int32_t* tokens, int64_t max_tokens) {
-  if (seq.n_tokens % kBlockTokens != 0 || int64_t(seq.blocks.size()) * kBlockTokens != seq.n_tokens ||
+  if (!seq.shareable || seq.n_tokens % kBlockTokens != 0 || int64_t(seq.blocks.size()) * kBlockTokens != seq.n_tokens ||
       seq.keys.size() != seq.blocks.size())
     return 0;
   int64_t attached = 0;
@@ -170,6 +173,7 @@ void KvCache::reserve(KvSequence& seq, int64_t n_tokens) {
 
 void KvCache::commit(KvSequence& seq, const int32_t* tokens, int64_t n) {
   seq.tokens.insert(seq.tokens.end(), tokens, tokens + n);
+  if (!seq.shareable) return;
   for (size_t i = seq.keys.size(); int64_t(i + 1) * kBlockTokens <= seq.n_tokens; ++i) {
     const int32_t* block_tokens = seq.tokens.data() + i * kBlockTokens;
     const uint64_t key = block_key(i ? seq.keys[i - 1] : 0, block_tokens);
@@ -203,8 +207,15 @@ void KvCache::clear_cached() {
   }
 }
 
+// Block layout: per layer, 64 key rows, 64 value rows, then the summary rows.
 size_t KvCache::row_elems_offset(int64_t slot, int layer, int which) const {
-  return ((size_t(layer) * 2 + size_t(which)) * kBlockTokens + size_t(slot)) * size_t(kv_dim_);
+  const size_t layer_rows = 2 * size_t(kBlockTokens) + size_t(summary_rows_);
+  return (size_t(layer) * layer_rows + size_t(which) * kBlockTokens + size_t(slot)) * size_t(kv_dim_);
+}
+
+void* KvCache::summary(const KvSequence& seq, int64_t block_index, int layer, int r) const {
+  const int32_t b = seq.blocks[size_t(block_index)];
+  return blocks_[size_t(b)].get() + row_elems_offset(int64_t(2) * kBlockTokens + r, layer, 0) * elem_bytes_;
 }
 
 uint8_t* KvCache::row(const KvSequence& seq, int64_t pos, int layer, int which) const {

@@ -7,6 +7,9 @@
 // needs them; they are evicted least-recently-used, leaves first (a block outlives its
 // cached children), so a shared prefix survives longer than the suffixes hanging off it.
 // Block memory is allocated on first use; the pool's size is the memory budget.
+// Besides 64 positions of keys and values per layer, a block may hold `summary_rows` extra
+// rows per layer (kv_dim wide, the KV element type): sparse attention's compressed keys,
+// each stored in the block that holds its last token, so a reused block brings them along.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -24,6 +27,7 @@ struct KvSequence {
   int64_t n_tokens = 0;          // positions filled
   std::vector<int32_t> tokens;   // the token at each filled position (prefix-cache keys)
   std::vector<uint64_t> keys;    // chained key of each full block, in table order
+  bool shareable = true;         // false: never published to the prefix map (synthetic contents)
 };
 
 struct KvCacheStats {
@@ -38,16 +42,18 @@ class KvCache {
  public:
   static constexpr int kBlockTokens = 64;
 
-  // kv_dim = n_kv_heads * head_dim; max_blocks bounds the pool; salt separates models.
-  KvCache(int n_layers, int kv_dim, int max_blocks, KvType type, uint64_t salt);
+  // kv_dim = n_kv_heads * head_dim; max_blocks bounds the pool; salt separates models;
+  // summary_rows: extra rows per layer and block (see above).
+  KvCache(int n_layers, int kv_dim, int max_blocks, KvType type, uint64_t salt, int summary_rows = 0);
 
-  // Bytes of one block (every layer's keys and values for 64 positions).
-  static size_t block_bytes(int n_layers, int kv_dim, KvType type);
+  // Bytes of one block (every layer's keys, values and summary rows).
+  static size_t block_bytes(int n_layers, int kv_dim, KvType type, int summary_rows = 0);
 
   KvType type() const { return type_; }
   int kv_dim() const { return kv_dim_; }
   size_t elem_bytes() const { return elem_bytes_; }
   int max_blocks() const { return max_blocks_; }
+  int summary_rows() const { return summary_rows_; }
   int blocks_in_use() const { return in_use_; }
   KvCacheStats stats() const;
 
@@ -74,6 +80,9 @@ class KvCache {
   // Pointer to the stored key/value row of a position (F16 bits or F32 per type()).
   const void* key(const KvSequence& seq, int64_t pos, int layer) const { return row(seq, pos, layer, 0); }
   const void* value(const KvSequence& seq, int64_t pos, int layer) const { return row(seq, pos, layer, 1); }
+  // Summary row r (< summary_rows()) of seq's block_index-th block for a layer; the rows of
+  // one block and layer are consecutive, kv_dim elements apart.
+  void* summary(const KvSequence& seq, int64_t block_index, int layer, int r) const;
 
  private:
   static constexpr int32_t kNoBlock = -1;
@@ -99,6 +108,7 @@ class KvCache {
 
   int n_layers_;
   int kv_dim_;
+  int summary_rows_;
   KvType type_;
   size_t elem_bytes_;
   size_t block_bytes_;

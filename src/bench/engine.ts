@@ -4,129 +4,20 @@
 // type into os.tmpdir()/litsurvey-bench. Per type: prefill tok/s of a 512-token prompt, decode
 // tok/s at context 512 and ~4096, medians of alternating runs, and decode as a share of its
 // memory bound (weight + KV bytes read per token ÷ the measured read bandwidth).
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem, type LlamaContextSequence, type Token } from 'node-llama-cpp';
-import { NativeEngine, type Session } from '../engine/engine.js';
 import { loadNative, type GgufInspection } from '../engine/native.js';
-import { synthModel } from '../engine/modelfile/synth.js';
 import { median, positiveInt, randomTokens, table } from './common.js';
+import { BENCH_TYPES as TYPES, benchModelFile as modelFile, kvBytes, litsurveyRunner, llamaRunner, weightBytesPerToken, type BenchType } from './runners.js';
 
 interface KernelBindings {
   kernelInfo(): { cpu: string; active: string };
   memoryReadBandwidth(bytes: number, threads: number, sweeps?: number): number;
 }
 
-const TYPES = ['q8_0', 'q4_0'] as const;
-type BenchType = (typeof TYPES)[number];
-
-function modelFile(type: BenchType): string {
-  const dir = join(tmpdir(), 'litsurvey-bench');
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `minicpm4-0.5b-${type}.gguf`);
-  if (!existsSync(path)) {
-    console.error(`synthesising the MiniCPM4-0.5B shape in ${type} (random weights) into ${path}…`);
-    const partial = `${path}.partial`;
-    synthModel({ out: partial, arch: 'minicpm', shape: 'minicpm4-0.5b', type, seed: 1 });
-    renameSync(partial, path);
-  }
-  return path;
-}
-
-function metaNumber(info: GgufInspection, key: string): number {
-  const v = info.metadata[key];
-  if (typeof v !== 'number') throw new Error(`${key} is missing from the model file`);
-  return v;
-}
-
-/** Bytes one decode step reads: every weight matrix once (token_embd only when it doubles as
- * the output projection; otherwise only one row of it is gathered), plus the F16 KV cache. */
+/** Bytes one decode step reads: the weights plus the F16 KV cache of `context` positions. */
 function bytesPerToken(info: GgufInspection, context: number): { weights: number; kv: number } {
-  const tied = !info.tensors.some((t) => t.name === 'output.weight');
-  const weights = info.tensors.filter((t) => tied || t.name !== 'token_embd.weight').reduce((s, t) => s + t.bytes, 0);
-  const arch = String(info.metadata['general.architecture']);
-  const layers = metaNumber(info, `${arch}.block_count`);
-  const heads = metaNumber(info, `${arch}.attention.head_count`);
-  const kvHeads = metaNumber(info, `${arch}.attention.head_count_kv`);
-  const headDim = metaNumber(info, `${arch}.embedding_length`) / heads;
-  return { weights, kv: 2 * layers * kvHeads * headDim * 2 * context };
-}
-
-/** One engine under test: a prefill of fresh tokens, and single-token decode steps. */
-interface Runner {
-  name: string;
-  /** Evaluates `tokens` from position 0 of a fresh sequence; returns seconds. */
-  prefill(tokens: number[]): Promise<number>;
-  /** Continues the current sequence by tokens.length single-token steps (llama.cpp generates
-   * greedily from tokens[0] instead); returns seconds per token. */
-  decode(tokens: number[]): Promise<number>;
-  close(): Promise<void>;
-}
-
-async function litsurveyRunner(path: string, threads: number, contextSize: number): Promise<Runner> {
-  const engine = await NativeEngine.load(path, { threads, contextSize, batchSize: 512, maxSequences: 1, kvCacheType: 'f16' });
-  let session: Session | null = null;
-  return {
-    name: 'litsurvey',
-    async prefill(tokens) {
-      await session?.close();
-      await engine.clearPrefixCache();
-      session = engine.session();
-      const start = performance.now();
-      await session.eval(tokens, 'last');
-      return (performance.now() - start) / 1000;
-    },
-    async decode(tokens) {
-      if (!session) throw new Error('decode before prefill');
-      const start = performance.now();
-      for (const t of tokens) await session.eval([t], 'last');
-      return (performance.now() - start) / 1000 / tokens.length;
-    },
-    async close() {
-      await session?.close();
-      await engine.close();
-    },
-  };
-}
-
-async function llamaRunner(path: string, threads: number, contextSize: number): Promise<Runner> {
-  const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
-  const model = await llama.loadModel({ modelPath: path });
-  const context = await model.createContext({
-    contextSize,
-    batchSize: 512,
-    flashAttention: true,
-    threads: { ideal: threads, min: threads },
-  });
-  let sequence: LlamaContextSequence | null = null;
-  const step = (t: number): ControlledEvaluateInputItem => [t as Token, { generateNext: { logits: true } }];
-  return {
-    name: 'llama.cpp',
-    async prefill(tokens) {
-      sequence?.dispose();
-      sequence = context.getSequence();
-      const start = performance.now();
-      await sequence.controlledEvaluate([...tokens.slice(0, -1).map((t) => t as Token), step(tokens[tokens.length - 1]!)]);
-      return (performance.now() - start) / 1000;
-    },
-    async decode(tokens) {
-      if (!sequence) throw new Error('decode before prefill');
-      // Greedy generation with llama.cpp's own sampler (logits stay native): one forward per token.
-      const start = performance.now();
-      let n = 0;
-      for await (const _token of sequence.evaluate([tokens[0]! as Token], { temperature: 0 })) {
-        if (++n >= tokens.length) break;
-      }
-      return (performance.now() - start) / 1000 / n;
-    },
-    async close() {
-      sequence?.dispose();
-      await context.dispose();
-      await model.dispose();
-    },
-  };
+  return { weights: weightBytesPerToken(info), kv: kvBytes(info, context) };
 }
 
 interface Measured {
@@ -141,7 +32,10 @@ async function benchType(type: BenchType, opts: { runs: number; threads: number;
   const vocab = info.tensors.find((t) => t.name === 'token_embd.weight')?.dims[1] ?? 0;
   if (vocab < 100) throw new Error(`${path} has no usable token_embd.weight`);
   const contextSize = opts.long + opts.runs * opts.decodeSteps + 64;
-  const runners = [await litsurveyRunner(path, opts.threads, contextSize), await llamaRunner(path, opts.threads, contextSize)];
+  const runners = [
+    await litsurveyRunner(path, { threads: opts.threads, contextSize }),
+    await llamaRunner(path, opts.threads, contextSize),
+  ];
   const results = new Map<string, Measured>(runners.map((r) => [r.name, { prefill: [], decodeShort: [], decodeLong: [] }]));
   try {
     for (let run = 0; run < opts.runs; run++) {

@@ -9,7 +9,8 @@ import type { Engine, EngineInfo, GenerateOptions, GenerateStats, GenerateStream
 export interface EngineLoadOptions {
   /** Compute threads. Default 2. */
   threads?: number;
-  /** Positions per sequence. Default: the model's training context, capped at 4096. */
+  /** Positions per sequence. Default: the model's training context, capped at 4096; any value
+   * up to 1048576 when given (KV blocks are allocated as sequences grow). */
   contextSize?: number;
   /** Tokens per forward batch during prefill. Default 256. */
   batchSize?: number;
@@ -20,6 +21,26 @@ export interface EngineLoadOptions {
   kvCacheMb?: number;
   /** KV cache element type. Default 'f16'. */
   kvCacheType?: 'f16' | 'f32';
+  /** InfLLM v2 block-sparse attention (docs/engine.md). Default: on when the model file declares
+   * it (`<arch>.sparse.*` keys). `true`/`false` force it; an object turns it on with overrides
+   * of the model's (or the default) values. */
+  sparse?: boolean | SparseAttentionOptions;
+}
+
+/** Sparse-attention settings; defaults are MiniCPM4's. */
+export interface SparseAttentionOptions {
+  /** Blocks of 64 tokens chosen outside the local window, init blocks included. Default 64. */
+  topk?: number;
+  /** Tokens per fine compressed key (the coarse ones cover 4x). Default 32. */
+  kernelSize?: number;
+  /** Tokens between fine compressed keys (coarse: 4x). Default 16. */
+  kernelStride?: number;
+  /** Leading blocks always chosen. Default 1. */
+  initBlocks?: number;
+  /** Trailing tokens always attended, a multiple of 64. Default 2048. */
+  windowSize?: number;
+  /** Queries that see fewer keys attend densely. Default 8192. */
+  denseLen?: number;
 }
 
 /** What the addon's `Engine` object offers (native/src/napi/engine_napi.cpp). */
@@ -41,6 +62,9 @@ export interface NativeEngineHandle {
   score(prompt: ArrayLike<number>, continuation: ArrayLike<number>): Promise<Float64Array>;
   embed(tokens: ArrayLike<number>): Promise<Float32Array>;
   stats(): NativeEngineStats;
+  /** Benchmarks only: fills an empty sequence with nTokens positions of pseudo-random keys and
+   * values (never shared through the prefix cache). */
+  fillSynthetic(seq: number, nTokens: number, seed: number): Promise<void>;
   clearPrefixCache(): Promise<void>;
   close(): void;
 }
@@ -63,6 +87,12 @@ export interface NativeEngineStats {
   blockTokens: number;
   /** The prompt of the latest generate/score/embed call or session eval. */
   lastPrompt: { hitTokens: number; computedTokens: number };
+  /** Key positions attention read, per query token, layer and KV head, since load. */
+  attendedKeys: number;
+  /** What dense causal attention would have read for the same queries. */
+  causalKeys: number;
+  /** attendedKeys / causalKeys (1 with dense attention). */
+  attendedFraction: number;
 }
 
 interface NativeInfo {
@@ -97,6 +127,13 @@ export class Session {
   eval(tokens: ArrayLike<number>, wantLogits: 'none' | 'last' | 'all' = 'last'): Promise<Float32Array | null> {
     this.check();
     return this.handle.eval(this.id, tokens, wantLogits);
+  }
+
+  /** Benchmarks only: fills this empty session with nTokens positions of pseudo-random keys and
+   * values, as if a prompt had been evaluated (decode cost does not depend on the KV values). */
+  fillSynthetic(nTokens: number, seed = 1): Promise<void> {
+    this.check();
+    return this.handle.fillSynthetic(this.id, nTokens, seed);
   }
 
   /** Forgets the evaluated tokens (the next eval starts at position 0). */

@@ -7,7 +7,7 @@ import { OpenAiEngine } from './openai-backend.js';
 import type { Engine } from './types.js';
 
 export type EngineSpec =
-  | { backend: 'native'; model: string; contextSize?: number; threads?: number }
+  | { backend: 'native'; model: string; contextSize?: number; threads?: number; sparse?: boolean }
   | { backend: 'openai'; baseUrl: string; apiModel: string; contextSize?: number };
 
 export interface SelectOptions {
@@ -16,20 +16,23 @@ export interface SelectOptions {
   baseUrl?: string;
   apiModel?: string;
   contextSize?: number;
+  /** Native only: force block-sparse attention on (undefined: as the model file declares). */
+  sparse?: boolean;
 }
 
 /** The backend the options ask for; null means extractive mode (no model). */
 export function engineSpec(opts: SelectOptions): EngineSpec | null {
   const backend = opts.backend ?? (opts.model ? 'native' : opts.baseUrl ? 'openai' : 'none');
   if (backend === 'none') {
-    if (opts.model || opts.baseUrl) throw new Error('--backend none takes no --model or --base-url');
+    if (opts.model || opts.baseUrl || opts.sparse) throw new Error('--backend none takes no --model, --base-url or --sparse');
     return null;
   }
   if (backend === 'native') {
     if (!opts.model) throw new Error('the native backend needs a model file: --model FILE.gguf (or LITSURVEY_MODEL)');
-    return { backend, model: opts.model, contextSize: opts.contextSize };
+    return { backend, model: opts.model, contextSize: opts.contextSize, ...(opts.sparse ? { sparse: true } : {}) };
   }
   if (backend === 'openai') {
+    if (opts.sparse) throw new Error('--sparse applies to the native backend only');
     if (!opts.baseUrl) throw new Error('--backend openai needs --base-url URL (e.g. http://127.0.0.1:8000)');
     if (!opts.apiModel) throw new Error('--backend openai needs --api-model NAME (the model name the server expects)');
     let url: URL;
@@ -48,7 +51,7 @@ export async function openEngine(spec: EngineSpec): Promise<Engine> {
   if (spec.backend === 'openai') return new OpenAiEngine({ baseUrl: spec.baseUrl, model: spec.apiModel, contextSize: spec.contextSize, apiKey: process.env.LITSURVEY_API_KEY });
   // The native addon loads only when a model is used, so extractive mode works without it.
   const { NativeEngine } = await import('./engine.js');
-  return NativeEngine.load(spec.model, { contextSize: spec.contextSize, threads: spec.threads });
+  return NativeEngine.load(spec.model, { contextSize: spec.contextSize, threads: spec.threads, sparse: spec.sparse });
 }
 
 const MIB = 1 << 20;

@@ -1,5 +1,7 @@
 #include "kernels/attention.h"
 
+#include <algorithm>
+
 #include "kernels/half.h"
 #if defined(__x86_64__)
 // GCC 12 flags the deliberately undefined registers inside its own AVX-512 intrinsics.
@@ -91,9 +93,36 @@ LS_TARGET_AVX2 void weighted_avx2(const uint16_t* v, int64_t stride, int64_t row
   for (int64_t j = 0; j < rows; ++j) axpy_avx2(w[j], v + j * stride, out, n);
 }
 
+// The four lane sums of a0..a3, in one reduction tree shared by every row.
+LS_TARGET_AVX512 __m128 sum4_avx512(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+  const __m512 x01 = _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1));
+  const __m512 x23 = _mm512_add_ps(_mm512_unpacklo_ps(a2, a3), _mm512_unpackhi_ps(a2, a3));
+  const __m512 y = _mm512_add_ps(_mm512_shuffle_ps(x01, x23, _MM_SHUFFLE(1, 0, 1, 0)),
+                                 _mm512_shuffle_ps(x01, x23, _MM_SHUFFLE(3, 2, 3, 2)));
+  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(y), _mm512_extractf32x8_ps(y, 1));
+  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+// Four rows at a time share the query loads and one reduction; a last partial group runs the
+// same code with its missing rows repeated, so every row's sum is taken in the same order.
 LS_TARGET_AVX512 void scores_avx512(const uint16_t* k, int64_t stride, int64_t rows, const float* q, int64_t n,
                                     float scale, float* out) {
-  for (int64_t j = 0; j < rows; ++j) out[j] = dot_avx512(k + j * stride, q, n) * scale;
+  for (int64_t j = 0; j < rows; j += 4) {
+    const uint16_t* r[4];
+    for (int64_t i = 0; i < 4; ++i) r[i] = k + std::min(j + i, rows - 1) * stride;
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+      const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+      const __m512 qv = _mm512_maskz_loadu_ps(m, q + i);
+      a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, r[0] + i)), qv, a0);
+      a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, r[1] + i)), qv, a1);
+      a2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, r[2] + i)), qv, a2);
+      a3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, r[3] + i)), qv, a3);
+    }
+    alignas(16) float sums[4];
+    _mm_store_ps(sums, _mm_mul_ps(sum4_avx512(a0, a1, a2, a3), _mm_set1_ps(scale)));
+    for (int64_t i = 0; i < 4 && j + i < rows; ++i) out[j + i] = sums[i];
+  }
 }
 
 // Each 16-value slice of out stays in a register while every row's slice is added to it.

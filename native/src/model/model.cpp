@@ -121,6 +121,27 @@ std::unique_ptr<Model> Model::load(const GgufFile& f, int64_t n_ctx) {
     hp.residual_scale = finite_positive(f, k + "residual_scale", float(1.4 / std::sqrt(double(hp.n_layer))));
     hp.logit_scale = finite_positive(f, k + "logit_scale", float(256.0 / double(hp.n_embd)));
   }
+  struct SparseKey {
+    const char* name;
+    int64_t SparseParams::*field;
+  };
+  for (const SparseKey& sk : {SparseKey{"topk", &SparseParams::topk}, SparseKey{"kernel_size", &SparseParams::kernel_size},
+                              SparseKey{"kernel_stride", &SparseParams::kernel_stride},
+                              SparseKey{"init_blocks", &SparseParams::init_blocks},
+                              SparseKey{"block_size", &SparseParams::block_size},
+                              SparseKey{"window_size", &SparseParams::window_size},
+                              SparseKey{"dense_len", &SparseParams::dense_len}}) {
+    const std::string key = k + "sparse." + sk.name;
+    if (!f.has(key)) continue;
+    const uint64_t v = f.get_u64(key);
+    if (v > (uint64_t(1) << 30)) throw FormatError(f.path() + ": " + key + " = " + std::to_string(v) + " is too large");
+    hp.sparse.*sk.field = int64_t(v);
+    hp.sparse.enabled = true;
+  }
+  if (f.has(k + "sparse.use_nope")) {
+    hp.sparse_use_nope = f.get_bool(k + "sparse.use_nope");
+    hp.sparse.enabled = true;
+  }
 
   const GgufTensor* embd = f.tensor("token_embd.weight");
   if (!embd) throw FormatError(f.path() + ": missing tensor token_embd.weight");

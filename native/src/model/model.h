@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gguf.h"
+#include "infllm.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/qgemm_packed.h"
@@ -36,6 +37,10 @@ struct ModelHparams {
   float embedding_scale = 1.f;
   float residual_scale = 1.f;
   float logit_scale = 1.f;
+  // Sparse attention the model declares (GGUF keys <arch>.sparse.*, written from a HF
+  // sparse_config): `enabled` when any key is present; absent keys keep the defaults.
+  SparseParams sparse;
+  bool sparse_use_nope = false;  // selection on keys without RoPE (not supported)
 };
 
 struct LayerWeights {

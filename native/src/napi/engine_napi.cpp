@@ -214,6 +214,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         InstanceMethod("score", &EngineWrap::Score),
         InstanceMethod("embed", &EngineWrap::Embed),
         InstanceMethod("stats", &EngineWrap::Stats),
+        InstanceMethod("fillSynthetic", &EngineWrap::FillSynthetic),
         InstanceMethod("clearPrefixCache", &EngineWrap::ClearPrefixCache),
         InstanceMethod("close", &EngineWrap::Close),
     });
@@ -253,6 +254,20 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     o.Set("kvCacheType", e->context().params().kv_type == ls::KvType::F16 ? "f16" : "f32");
     o.Set("tiedEmbeddings", e->model().tied_embeddings);
     o.Set("ropeFactors", !e->model().rope_factors.empty());
+    const ls::SparseParams& sp = e->context().params().sparse;
+    if (sp.enabled) {
+      Napi::Object so = Napi::Object::New(env);
+      so.Set("topk", double(sp.topk));
+      so.Set("kernelSize", double(sp.kernel_size));
+      so.Set("kernelStride", double(sp.kernel_stride));
+      so.Set("initBlocks", double(sp.init_blocks));
+      so.Set("blockSize", double(sp.block_size));
+      so.Set("windowSize", double(sp.window_size));
+      so.Set("denseLen", double(sp.dense_len));
+      o.Set("sparse", so);
+    } else {
+      o.Set("sparse", env.Null());
+    }
     o.Set("bos", e->vocab().bos());
     o.Set("eos", e->vocab().eos());
     o.Set("addBos", e->vocab().add_bos());
@@ -474,7 +489,28 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     last.Set("hitTokens", double(s.last_hit_tokens));
     last.Set("computedTokens", double(s.last_computed_tokens));
     o.Set("lastPrompt", last);
+    o.Set("attendedKeys", double(s.attention.attended));
+    o.Set("causalKeys", double(s.attention.causal));
+    o.Set("attendedFraction", s.attention.causal > 0 ? double(s.attention.attended) / double(s.attention.causal) : 1.0);
     return o;
+  }
+
+  // fillSynthetic(seqId, nTokens, seed) -> Promise<void>: for benchmarks only. Fills an empty
+  // sequence with nTokens positions of pseudo-random keys and values (and compressed keys) as
+  // if a prompt had been evaluated; it is never shared through the prefix cache. Decode cost
+  // does not depend on the KV values, so this measures long-context decode without a long prefill.
+  Napi::Value FillSynthetic(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const int32_t id = sequence_arg(info);
+    if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber())
+      throw Napi::TypeError::New(env, "fillSynthetic(seqId, nTokens, seed): nTokens and seed must be numbers");
+    const double n = info[1].As<Napi::Number>().DoubleValue();
+    const double seed = info[2].As<Napi::Number>().DoubleValue();
+    if (!(n >= 1 && n <= double(1 << 20) && n == std::floor(n)))
+      throw Napi::RangeError::New(env, "fillSynthetic: nTokens must be an integer in 1..1048576");
+    if (!(seed >= 0 && seed <= 4294967295.0 && seed == std::floor(seed)))
+      throw Napi::RangeError::New(env, "fillSynthetic: seed must be an integer in 0..4294967295");
+    return queue_void(info, [id, n, seed](Engine& e) { e.fill_synthetic(id, int64_t(n), uint64_t(seed)); });
   }
 
   // clearPrefixCache() -> Promise<void>: evicts the cached blocks no sequence uses.
@@ -497,7 +533,42 @@ void LoadJob::OnOK() {
   deferred_.Resolve(obj);
 }
 
-// loadEngine(path, { threads, contextSize, batchSize, maxSequences, kvCacheMb, kvCacheType }) -> Promise<Engine>
+// Option `sparse`: a boolean, or an object of overrides (turns sparse attention on) with the
+// optional integers topk, kernelSize, kernelStride, initBlocks, windowSize, denseLen.
+void sparse_options(const Napi::Env& env, const Napi::Object& o, ls::EngineOptions& opts) {
+  if (!o.Has("sparse")) return;
+  const Napi::Value v = o.Get("sparse");
+  if (v.IsUndefined()) return;
+  if (v.IsBoolean()) {
+    opts.sparse = v.As<Napi::Boolean>().Value() ? ls::SparseMode::On : ls::SparseMode::Off;
+    return;
+  }
+  if (!v.IsObject() || v.IsArray()) throw Napi::TypeError::New(env, "option sparse must be a boolean or an object");
+  opts.sparse = ls::SparseMode::On;
+  const Napi::Object s = v.As<Napi::Object>();
+  const Napi::Array names = s.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    const std::string name = names.Get(i).ToString().Utf8Value();
+    if (name != "topk" && name != "kernelSize" && name != "kernelStride" && name != "initBlocks" &&
+        name != "windowSize" && name != "denseLen")
+      throw Napi::TypeError::New(env, "option sparse." + name +
+                                          " is unknown (topk, kernelSize, kernelStride, initBlocks, windowSize, denseLen)");
+  }
+  const int64_t max = int64_t(1) << 30;
+  // -1 (absent) keeps the model's value.
+  const auto field = [&](const char* key, int64_t lo, int64_t hi) {
+    return s.Has(key) && !s.Get(key).IsUndefined() ? int_option(env, s, key, 0, lo, hi) : -1;
+  };
+  ls::SparseOverrides& ov = opts.sparse_overrides;
+  ov.topk = field("topk", 1, max);
+  ov.kernel_size = field("kernelSize", 1, 65536);
+  ov.kernel_stride = field("kernelStride", 1, 64);
+  ov.init_blocks = field("initBlocks", 0, max);
+  ov.window_size = field("windowSize", 64, max);
+  ov.dense_len = field("denseLen", 0, max);
+}
+
+// loadEngine(path, { threads, contextSize, batchSize, maxSequences, kvCacheMb, kvCacheType, sparse }) -> Promise<Engine>
 Napi::Value LoadEngine(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "loadEngine(path, options): path must be a string");
@@ -518,6 +589,7 @@ Napi::Value LoadEngine(const Napi::CallbackInfo& info) {
     if (t != "f16" && t != "f32") throw Napi::TypeError::New(env, "option kvCacheType must be 'f16' or 'f32'");
     opts.kv_type = t == "f16" ? ls::KvType::F16 : ls::KvType::F32;
   }
+  sparse_options(env, o, opts);
   auto* constructor = static_cast<Napi::FunctionReference*>(info.Data());
   auto* job = new LoadJob(env, constructor, info[0].As<Napi::String>().Utf8Value(), opts);
   Napi::Promise p = job->promise();

@@ -7,15 +7,23 @@
 //   kernelF16Rows(level, rows: Uint16Array, stride, nRows, q: Float32Array, scale, w: Float32Array)
 //     → { scores: Float32Array (scale * row·q per row), sum: Float32Array (Σ w[j] row_j) }
 //   memoryReadBandwidth(bytes, threads, sweeps = 5) → best read bandwidth in bytes per second
+//   sparseSelect(keys: Float32Array, queries: Float32Array, kvHeads, headDim, options?)
+//     → { blocks: Int32Array[] (per KV head), windowFirst }: the blocks InfLLM v2 sparse
+//     attention chooses for a query at the last key's position, through the engine's own
+//     code (F32 KV cache, compressed keys built incrementally). keys: [nKeys][kvHeads][headDim]
+//     (after RoPE); queries: [heads][headDim], heads a multiple of kvHeads; options:
+//     { topk, kernelSize, kernelStride, initBlocks, windowSize } (defaults as the engine's).
 #include <cmath>
 #include <new>
 #include <string>
 
+#include "infllm.h"
 #include "kernels/attention.h"
 #include "kernels/bandwidth.h"
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
 #include "kernels/qgemm_packed.h"
+#include "kv_cache.h"
 #include "napi/registry.h"
 
 namespace ls::napi {
@@ -157,12 +165,72 @@ Napi::Value memory_read_bandwidth_js(const Napi::CallbackInfo& info) {
   }
 }
 
+Napi::Value sparse_select(const Napi::CallbackInfo& info) {
+  const char* fn = "sparseSelect";
+  Napi::Env env = info.Env();
+  auto keys = typed_arg<Napi::Float32Array>(info, 0, napi_float32_array, fn, "keys must be a Float32Array");
+  auto queries = typed_arg<Napi::Float32Array>(info, 1, napi_float32_array, fn, "queries must be a Float32Array");
+  const int64_t kv_heads = int_arg(info, 2, fn, "kvHeads", 1, 256);
+  const int64_t head_dim = int_arg(info, 3, fn, "headDim", 1, 4096);
+  const int64_t kv_dim = kv_heads * head_dim;
+  if (keys.ElementLength() == 0 || keys.ElementLength() % size_t(kv_dim) != 0 || keys.ElementLength() / size_t(kv_dim) > (1u << 20))
+    throw Napi::RangeError::New(env, "sparseSelect: keys must hold nKeys * kvHeads * headDim values (1 <= nKeys <= 2^20)");
+  const int64_t n_keys = int64_t(keys.ElementLength()) / kv_dim;
+  if (queries.ElementLength() == 0 || queries.ElementLength() % size_t(kv_dim) != 0)
+    throw Napi::RangeError::New(env, "sparseSelect: queries must hold heads * headDim values, heads a multiple of kvHeads");
+  const int64_t group = int64_t(queries.ElementLength()) / kv_dim;
+  SparseParams sp;
+  sp.enabled = true;
+  if (!info[4].IsUndefined()) {
+    if (!info[4].IsObject()) throw Napi::TypeError::New(env, "sparseSelect: options must be an object");
+    const Napi::Object o = info[4].As<Napi::Object>();
+    for (auto [key, field] : {std::pair{"topk", &SparseParams::topk}, std::pair{"kernelSize", &SparseParams::kernel_size},
+                              std::pair{"kernelStride", &SparseParams::kernel_stride},
+                              std::pair{"initBlocks", &SparseParams::init_blocks},
+                              std::pair{"windowSize", &SparseParams::window_size}}) {
+      if (!o.Has(key) || o.Get(key).IsUndefined()) continue;
+      const double d = o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().DoubleValue() : NAN;
+      if (!(d == std::floor(d) && d >= 0 && d <= double(1 << 30)))
+        throw Napi::RangeError::New(env, std::string("sparseSelect: options.") + key + " must be a non-negative integer");
+      sp.*field = int64_t(d);
+    }
+  }
+  try {
+    sp.validate();
+    const int64_t n_blocks = (n_keys + KvCache::kBlockTokens - 1) / KvCache::kBlockTokens;
+    KvCache kv(1, int(kv_dim), int(n_blocks), KvType::F32, 0, sp.summary_rows());
+    KvSequence seq;
+    kv.reserve(seq, n_keys);
+    std::vector<float> zeros(size_t(kv_dim), 0.f);
+    for (int64_t p = 0; p < n_keys; ++p) kv.store(seq, p, 0, keys.Data() + p * kv_dim, zeros.data());
+    update_compressed_keys(kv, seq, 0, 0, n_keys, sp);
+    BlockSelector selector;
+    std::vector<int32_t> chosen(size_t(sp.topk));
+    Napi::Array blocks = Napi::Array::New(env, size_t(kv_heads));
+    int64_t window_first = 0;
+    for (int64_t g = 0; g < kv_heads; ++g) {
+      const int64_t n = selector.select(kv, seq, 0, g, queries.Data() + g * group * head_dim, group, head_dim,
+                                        n_keys - 1, sp, chosen.data(), &window_first);
+      Napi::Int32Array a = Napi::Int32Array::New(env, size_t(n));
+      std::copy(chosen.begin(), chosen.begin() + n, a.Data());
+      blocks.Set(uint32_t(g), a);
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("blocks", blocks);
+    o.Set("windowFirst", double(window_first));
+    return o;
+  } catch (const std::exception& e) {
+    throw Napi::RangeError::New(env, std::string("sparseSelect: ") + e.what());
+  }
+}
+
 Registrar reg("kernels", [](Napi::Env env, Napi::Object exports) {
   exports.Set("kernelInfo", Napi::Function::New(env, kernel_info, "kernelInfo"));
   exports.Set("kernelMatmul", Napi::Function::New(env, kernel_matmul, "kernelMatmul"));
   exports.Set("kernelF16Dot", Napi::Function::New(env, kernel_f16_dot, "kernelF16Dot"));
   exports.Set("kernelF16Axpy", Napi::Function::New(env, kernel_f16_axpy, "kernelF16Axpy"));
   exports.Set("kernelF16Rows", Napi::Function::New(env, kernel_f16_rows, "kernelF16Rows"));
+  exports.Set("sparseSelect", Napi::Function::New(env, sparse_select, "sparseSelect"));
   exports.Set("memoryReadBandwidth", Napi::Function::New(env, memory_read_bandwidth_js, "memoryReadBandwidth"));
 });
 

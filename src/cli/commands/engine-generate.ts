@@ -29,6 +29,9 @@ Options:
   --temperature T     sampling temperature; 0 = greedy (default 0.8)
   --seed S            random seed (default 0)
   --threads N         compute threads (default 2)
+  --context N         positions to allocate (default: the model's training context, capped at 4096)
+  --sparse            InfLLM v2 block-sparse attention, also for models that do not declare it
+                      (dense below 8192 tokens; models that declare it use it anyway)
   -h, --help
 
 Example:
@@ -47,6 +50,8 @@ Example:
           temperature: { type: 'string' },
           seed: { type: 'string' },
           threads: { type: 'string' },
+          context: { type: 'string' },
+          sparse: { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
         },
       });
@@ -64,10 +69,12 @@ Example:
     const temperature = number(values.temperature, '--temperature', false);
     const seed = number(values.seed, '--seed', true);
     const threads = number(values.threads, '--threads', true);
+    const contextSize = number(values.context, '--context', true);
+    if (contextSize !== undefined && (contextSize < 1 || contextSize > 1 << 20)) throw new UsageError('--context must be in 1..1048576');
 
     let engine: NativeEngine;
     try {
-      engine = await NativeEngine.load(values.model, { threads });
+      engine = await NativeEngine.load(values.model, { threads, contextSize, ...(values.sparse ? { sparse: true } : {}) });
     } catch (err) {
       console.error(`error: ${(err as Error).message}`);
       return 1;

@@ -38,6 +38,7 @@ export const engineOptions = {
   'base-url': { type: 'string' },
   'api-model': { type: 'string' },
   context: { type: 'string' },
+  sparse: { type: 'boolean' },
   seed: { type: 'string' },
   'max-papers': { type: 'string' },
   'section-tokens': { type: 'string' },
@@ -60,6 +61,8 @@ export const engineHelp = `  --sections N          sections between introduction
   --base-url URL        OpenAI-compatible server (with --backend openai), e.g. http://127.0.0.1:8000
   --api-model NAME      model name the server expects (with --backend openai)
   --context N           context size in tokens (native: positions to allocate; openai: the served model's)
+  --sparse              native: InfLLM v2 block-sparse attention for long contexts, also for models
+                        that do not declare it (docs/engine.md; models that declare it use it anyway)
   --section-tokens N    tokens per engine-written section (default 400)
   --temperature T       sampling temperature for engine mode (default 0.7)
   --rerank              rerank each section's papers with the engine (score)
@@ -98,6 +101,7 @@ export function specFrom(v: Values, config: Config): EngineSpec | null {
       baseUrl: v['base-url'],
       apiModel: v['api-model'],
       contextSize: parsePositiveInt('--context', v.context, 1 << 20),
+      sparse: v.sparse,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);

@@ -1,0 +1,178 @@
+#include "infllm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "kernels/attention.h"
+#include "kernels/float_dot.h"
+#include "kernels/half.h"
+#include "kernels/ops.h"
+#include "kv_cache.h"
+
+namespace ls {
+namespace {
+
+// scale * (row_r · q) for n_rows rows `stride` elements apart, F16 or F32 per the cache type.
+void row_scores(KvType type, const void* rows, int64_t stride, int64_t n_rows, const float* q, int64_t n, float scale,
+                float* out) {
+  if (type == KvType::F16) {
+    f16_key_scores(static_cast<const uint16_t*>(rows), stride, n_rows, q, n, scale, out);
+    return;
+  }
+  const float* r = static_cast<const float*>(rows);
+  for (int64_t j = 0; j < n_rows; ++j) out[j] = dot_vec_f32(r + j * stride, q, n) * scale;
+}
+
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
+
+// Mean of the stored keys [first, first + count) of a layer, written as summary row r of `block`.
+void store_mean(KvCache& kv, const KvSequence& seq, int layer, int64_t first, int64_t count, int64_t block, int r,
+                std::vector<float>& acc) {
+  const int64_t w = kv.kv_dim();
+  acc.assign(size_t(w), 0.f);
+  for (int64_t p = first; p < first + count; ++p) {
+    const void* row = kv.key(seq, p, layer);
+    if (kv.type() == KvType::F16) {
+      const uint16_t* h = static_cast<const uint16_t*>(row);
+      for (int64_t i = 0; i < w; ++i) acc[size_t(i)] += fp16_to_f32(h[i]);
+    } else {
+      add_scaled(acc.data(), static_cast<const float*>(row), 1.0f, w);
+    }
+  }
+  void* dst = kv.summary(seq, block, layer, r);
+  for (int64_t i = 0; i < w; ++i) acc[size_t(i)] /= float(count);
+  if (kv.type() == KvType::F16) {
+    uint16_t* h = static_cast<uint16_t*>(dst);
+    for (int64_t i = 0; i < w; ++i) h[i] = f32_to_fp16(acc[size_t(i)]);
+  } else {
+    std::copy(acc.begin(), acc.end(), static_cast<float*>(dst));
+  }
+}
+
+}  // namespace
+
+void SparseParams::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("sparse attention: " + what); };
+  if (block_size != 64) fail("block_size must be 64 (the KV cache's block size), got " + std::to_string(block_size));
+  if (kernel_stride < 1 || (block_size % (4 * kernel_stride)) != 0)
+    fail("kernel_stride must be 1, 2, 4, 8 or 16 (4 * kernel_stride must divide block_size), got " +
+         std::to_string(kernel_stride));
+  if (kernel_size < kernel_stride || kernel_size % kernel_stride != 0 || kernel_size > 65536)
+    fail("kernel_size must be a multiple of kernel_stride up to 65536, got " + std::to_string(kernel_size));
+  if (topk < 1 || topk > (1 << 20)) fail("topk must be in 1..1048576, got " + std::to_string(topk));
+  if (init_blocks < 0 || init_blocks > topk) fail("init_blocks must be in 0..topk, got " + std::to_string(init_blocks));
+  if (window_size < block_size || window_size % block_size != 0 || window_size > (int64_t(1) << 30))
+    fail("window_size must be a positive multiple of block_size, got " + std::to_string(window_size));
+  if (dense_len < 0 || dense_len > (int64_t(1) << 30)) fail("dense_len must be in 0..2^30, got " + std::to_string(dense_len));
+}
+
+std::string SparseParams::describe() const {
+  return "topk " + std::to_string(topk) + ", kernel " + std::to_string(kernel_size) + "/" +
+         std::to_string(kernel_stride) + ", init " + std::to_string(init_blocks) + ", window " +
+         std::to_string(window_size) + ", dense below " + std::to_string(dense_len);
+}
+
+void update_compressed_keys(KvCache& kv, const KvSequence& seq, int layer, int64_t from, int64_t to,
+                            const SparseParams& sp) {
+  const int64_t bs = KvCache::kBlockTokens, s = sp.kernel_stride, k = sp.kernel_size;
+  std::vector<float> acc;
+  // Position p completes a fine key when p + 1 is a multiple of the stride, a coarse one of 4x it.
+  for (int64_t p = ceil_div(from + 1, s) * s - 1; p < to; p += s) {
+    const int64_t block = p / bs, in_block = p % bs + 1;
+    if (p + 1 >= k) store_mean(kv, seq, layer, p + 1 - k, k, block, int(in_block / s - 1), acc);
+    if ((p + 1) % (4 * s) == 0 && p + 1 >= 4 * k)
+      store_mean(kv, seq, layer, p + 1 - 4 * k, 4 * k, block, int(sp.fine_per_block() + in_block / (4 * s) - 1), acc);
+  }
+}
+
+int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int layer, int64_t kv_head, const float* q,
+                              int64_t group, int64_t head_dim, int64_t pos, const SparseParams& sp, int32_t* out,
+                              int64_t* window_first) {
+  const int64_t bs = KvCache::kBlockTokens, s = sp.kernel_stride, k = sp.kernel_size;
+  const int64_t own = pos / bs;
+  const int64_t n_cand = std::max<int64_t>(0, own - sp.window_blocks() + 1);
+  *window_first = n_cand;
+  // Every block before the window is chosen: no scoring needed (this is also the case where
+  // sparse attention equals dense).
+  if (sp.topk >= n_cand) {
+    for (int64_t b = 0; b < n_cand; ++b) out[b] = int32_t(b);
+    return n_cand;
+  }
+  const int64_t init = std::min(sp.init_blocks, n_cand);
+  const float scale = 1.0f / std::sqrt(float(head_dim));
+  const KvType type = kv.type();
+  const int64_t stride = kv.kv_dim(), off = kv_head * head_dim;
+  const size_t elem = kv.elem_bytes();
+  const float inf = std::numeric_limits<float>::infinity();
+  block_scores_.assign(size_t(n_cand), -inf);
+  for (int64_t b = 0; b < init; ++b) block_scores_[size_t(b)] = inf;
+
+  // Visible fine kernels overlapping the scored blocks [init, n_cand).
+  const int64_t j_lo = std::max<int64_t>(0, ceil_div(bs * init - k + 1, s));
+  const int64_t j_hi = std::min(floor_div(bs * n_cand - 1, s), floor_div(pos + 1 - k, s));
+  if (j_lo <= j_hi) {
+    const int64_t n_j = j_hi - j_lo + 1;
+    // q_h · K1[j] * scale, [h][j - j_lo]; the kernels of one stored block are consecutive rows.
+    dots_.resize(size_t(group * n_j));
+    for (int64_t j = j_lo; j <= j_hi;) {
+      const int64_t last = j * s + k - 1, block = last / bs, slot = (last % bs + 1) / s - 1;
+      const int64_t run = std::min(sp.fine_per_block() - slot, j_hi - j + 1);
+      const uint8_t* rows = static_cast<const uint8_t*>(kv.summary(seq, block, layer, int(slot))) + off * elem;
+      for (int64_t h = 0; h < group; ++h)
+        row_scores(type, rows, stride, run, q + h * head_dim, head_dim, scale, dots_.data() + h * n_j + (j - j_lo));
+      j += run;
+    }
+    // Softmax normaliser of each head over the visible coarse kernels.
+    lse_.assign(size_t(group), 0.f);
+    const int64_t n_coarse = pos + 1 >= 4 * k ? floor_div(pos + 1 - 4 * k, 4 * s) + 1 : 0;
+    if (n_coarse > 0) {
+      kernel_scores_.resize(size_t(n_coarse));
+      for (int64_t h = 0; h < group; ++h) {
+        for (int64_t j = 0; j < n_coarse;) {
+          const int64_t last = j * 4 * s + 4 * k - 1, block = last / bs, slot = (last % bs + 1) / (4 * s) - 1;
+          const int64_t run = std::min(sp.coarse_per_block() - slot, n_coarse - j);
+          const uint8_t* rows =
+              static_cast<const uint8_t*>(kv.summary(seq, block, layer, int(sp.fine_per_block() + slot))) + off * elem;
+          row_scores(type, rows, stride, run, q + h * head_dim, head_dim, scale, kernel_scores_.data() + j);
+          j += run;
+        }
+        float m = -inf;
+        for (int64_t j = 0; j < n_coarse; ++j) m = std::max(m, kernel_scores_[size_t(j)]);
+        float sum = 0.f;
+        for (int64_t j = 0; j < n_coarse; ++j) sum += std::exp(kernel_scores_[size_t(j)] - m);
+        lse_[size_t(h)] = m + std::log(sum);
+      }
+    }
+    // Kernel scores summed over the group's heads.
+    kernel_scores_.assign(size_t(n_j), 0.f);
+    for (int64_t h = 0; h < group; ++h)
+      for (int64_t j = 0; j < n_j; ++j) kernel_scores_[size_t(j)] += std::exp(dots_[size_t(h * n_j + j)] - lse_[size_t(h)]);
+    // Block score: max over the visible kernels overlapping it.
+    for (int64_t b = init; b < n_cand; ++b) {
+      const int64_t first = std::max(j_lo, ceil_div(bs * b - k + 1, s));
+      const int64_t last = std::min(j_hi, floor_div(bs * b + bs - 1, s));
+      float m = -inf;
+      for (int64_t j = first; j <= last; ++j) m = std::max(m, kernel_scores_[size_t(j - j_lo)]);
+      block_scores_[size_t(b)] = std::isnan(m) ? -inf : m;
+    }
+  }
+
+  // The topk highest (ties: lower block first), then ascending.
+  order_.resize(size_t(n_cand));
+  for (int64_t b = 0; b < n_cand; ++b) order_[size_t(b)] = int32_t(b);
+  const auto higher = [&](int32_t a, int32_t b) {
+    const float sa = block_scores_[size_t(a)], sb = block_scores_[size_t(b)];
+    return sa > sb || (sa == sb && a < b);
+  };
+  std::nth_element(order_.begin(), order_.begin() + sp.topk, order_.end(), higher);
+  std::sort(order_.begin(), order_.begin() + sp.topk);
+  int64_t n_out = 0;
+  for (int64_t i = 0; i < sp.topk; ++i)
+    if (order_[size_t(i)] < own) out[n_out++] = order_[size_t(i)];
+  return n_out;
+}
+
+}  // namespace ls
