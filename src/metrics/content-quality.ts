@@ -4,7 +4,7 @@ import type { Engine } from '../engine/types.js';
 import type { ClaimVerdict } from './fact-score.js';
 import { CHARS_PER_TOKEN } from './judge-engine.js';
 import type { ParsedSurvey } from './parse.js';
-import { fillTemplate, readTemplate } from './templates.js';
+import { fill, loadTemplate } from '../templates.js';
 import { words } from './text.js';
 
 /** The papers the survey was written from; clusters are the pipeline's per-section paper sets. */
@@ -162,12 +162,12 @@ const RUBRIC_SURVEY_CHARS = 12_000;
 
 /** Each criterion: the probability of each score 1–5 as the next token, its expected value and the most likely score. */
 export async function rubricScores(engine: Engine, topic: string, markdown: string): Promise<RubricScores> {
-  const template = readTemplate('rubric.md');
+  const template = loadTemplate('rubric').body.trimEnd();
   const fits = (engine.info().contextSize - 300) * CHARS_PER_TOKEN;
   const survey = markdown.replace(/^---[\s\S]*?\n---\s*\n/, '').slice(0, Math.max(1000, Math.min(RUBRIC_SURVEY_CHARS, fits)));
   const out: RubricScores = {};
   for (const [criterion, description] of Object.entries(RUBRIC)) {
-    const prompt = fillTemplate(template, { topic, survey, criterion, description });
+    const prompt = fill(template, { topic, survey, criterion, description });
     const logps: number[] = [];
     for (let s = 1; s <= 5; s++) logps.push((await engine.score(prompt, ` ${s}`)).total);
     const max = Math.max(...logps);

@@ -4,7 +4,7 @@
 import type { Engine } from '../engine/types.js';
 import { LexicalJudge } from './judge-lexical.js';
 import type { Evidence, Judge, Verdict } from './judge.js';
-import { fillTemplate, readTemplate } from './templates.js';
+import { fill, loadTemplate } from '../templates.js';
 import { stripCitations } from './text.js';
 
 /** Abstracts are cut to this many characters (fewer when many papers must share the context). */
@@ -17,7 +17,7 @@ const PROMPT_RESERVE_TOKENS = 300;
 export function judgePrompt(template: string, claim: string, evidence: readonly Evidence[], maxEvidenceChars = Infinity): string {
   const perPaper = Math.max(200, Math.min(MAX_ABSTRACT_CHARS, Math.floor(maxEvidenceChars / Math.max(1, evidence.length))));
   const text = evidence.map((e, i) => `[${i + 1}] ${e.title}\n${e.abstract.slice(0, perPaper)}`).join('\n\n');
-  return fillTemplate(template, { evidence: text, claim: stripCitations(claim) });
+  return fill(template, { evidence: text, claim: stripCitations(claim) });
 }
 
 export class EngineJudge implements Judge {
@@ -35,7 +35,7 @@ export class EngineJudge implements Judge {
     private readonly engine: Engine,
     opts: { template?: string; threshold?: number } = {},
   ) {
-    this.template = opts.template ?? readTemplate('judge.md');
+    this.template = opts.template ?? loadTemplate('judge').body.trimEnd();
     this.threshold = opts.threshold ?? 0.5;
   }
 

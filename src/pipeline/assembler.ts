@@ -2,7 +2,7 @@
 // conclusion, references) and BibTeX. `[@paperId]` citations of library papers become numbers in
 // order of first use; any other citation — unknown ids, or numeric brackets a model wrote itself —
 // is dropped and counted. The format is specified in docs/survey-format.md.
-import { phraseList } from './prompts.js';
+import { phraseList } from '../templates.js';
 import type { LibraryPaper, SurveyMode } from './types.js';
 
 export interface AssembleInput {

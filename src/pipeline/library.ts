@@ -3,7 +3,7 @@
 // round-robin over the sections by section rank, so every section is represented; a section left
 // with too few of its papers in the shared library gets a sub-library of its own.
 import type { Engine } from '../engine/types.js';
-import { render } from './prompts.js';
+import { render } from '../templates.js';
 import type { LibraryPaper, PackedLibraries } from './types.js';
 
 const ABSTRACT_CHARS = 1500;

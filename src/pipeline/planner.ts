@@ -6,7 +6,7 @@ import { generateText } from './engine-text.js';
 import { clusterKeyphrases } from './extractive/keyphrases.js';
 import { kmeans } from './extractive/kmeans.js';
 import { centroid, dot, seededRandom, titleCase, tokenizeWords, topicWordTest } from './extractive/text.js';
-import { fill, phraseList, render } from './prompts.js';
+import { fill, phraseList, render } from '../templates.js';
 import type { Outline, OutlineSection, PlanOutput, StageContext, SurveyRequest } from './types.js';
 
 /** Papers of the initial search: the clustering input and the model's first look at the topic. */

@@ -2,7 +2,7 @@
 // reciprocal rank; a paper goes to the section where it ranks best; the best papers over all
 // sections (plus the topic's own search) form the survey's library.
 import { RRF_K, search, type SearchHit } from '../index/search.js';
-import { render } from './prompts.js';
+import { render } from '../templates.js';
 import type { LibraryPaper, PlanOutput, StageContext, SurveyRequest } from './types.js';
 
 /** Hits taken from each section query. */

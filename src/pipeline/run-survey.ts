@@ -12,7 +12,7 @@ import { assemble } from './assembler.js';
 import { Lease, type JobStore } from './jobs.js';
 import { packLibraries } from './library.js';
 import { plan } from './planner.js';
-import { render, templateVersions } from './prompts.js';
+import { render, templateVersions } from '../templates.js';
 import { retrieve } from './retriever.js';
 import type { AssemblyOutput, FrameOutput, LibraryOutput, PlanOutput, SectionOutput, StageContext, SurveyMode, SurveyRequest } from './types.js';
 import { sectionPhrases, writeFrameExtractive, writeFrameWithEngine, writeSectionExtractive, writeSectionWithEngine } from './writer.js';

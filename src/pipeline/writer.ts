@@ -7,7 +7,7 @@ import { mmr } from './extractive/mmr.js';
 import { centroid, seededRandom, sentences, standsAlone, topicWordTest } from './extractive/text.js';
 import { libraryPrefix } from './library.js';
 import { listPhrases } from './planner.js';
-import { fill, phraseList, render } from './prompts.js';
+import { fill, phraseList, render } from '../templates.js';
 import type { FrameOutput, LibraryOutput, LibraryPaper, Outline, SectionOutput, StageContext, SurveyRequest } from './types.js';
 
 /** Papers of a section whose sentences extractive mode considers. */

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../config.js';
 import type { SurveyEvaluation } from '../metrics/evaluate.js';
-import { fillTemplate } from '../metrics/templates.js';
+import { fill } from '../templates.js';
 import { escapeHtml } from './escape.js';
 import { fillBars, groupedBars, histogram, stackedBars } from './svg.js';
 
@@ -50,7 +50,7 @@ export function renderReport(evaluations: readonly SurveyEvaluation[], opts: Rep
     .filter(Boolean)
     .join(' ');
 
-  return fillTemplate(template, {
+  return fill(template, {
     title: escapeHtml(title),
     subtitle: escapeHtml(opts.subtitle ?? `litsurvey evaluation report, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`),
     cards: cards.map(([label, value]) => `<div class="card"><div class="value">${escapeHtml(value)}</div><div class="label">${escapeHtml(label)}</div></div>`).join(''),

@@ -7,7 +7,7 @@ import { NativeEngine } from '../../dist/engine/engine.js';
 import { rubricScores } from '../../dist/metrics/content-quality.js';
 import { evaluateSurvey } from '../../dist/metrics/evaluate.js';
 import { EngineJudge, judgePrompt } from '../../dist/metrics/judge-engine.js';
-import { readTemplate } from '../../dist/metrics/templates.js';
+import { loadTemplate } from '../../dist/templates.js';
 import { synth, tempDir } from '../engine/parity-support.js';
 import { papers, source, survey } from './support.js';
 
@@ -30,7 +30,7 @@ const evidence = (id) => {
 };
 
 test('the prompt puts the evidence first, so claims citing the same paper share a prefix', () => {
-  const template = readTemplate('judge.md');
+  const template = loadTemplate('judge').body.trimEnd();
   const a = judgePrompt(template, 'RAG-QA improves exact match [1].', evidence('fx:rag'));
   const b = judgePrompt(template, 'Retrieval helps on arithmetic [1].', evidence('fx:rag'));
   const shared = a.slice(0, [...a].findIndex((ch, i) => ch !== b[i]));
@@ -43,7 +43,7 @@ test('the verdict is the yes-vs-no log-probability comparison, with the lexical 
   const judge = new EngineJudge(engine);
   const claim = 'RAG-QA improves exact match on Natural Questions by 4.2 points [2].';
   const v = await judge.judge(claim, evidence('fx:rag'));
-  const prompt = judgePrompt(readTemplate('judge.md'), claim, evidence('fx:rag'));
+  const prompt = judgePrompt(loadTemplate('judge').body.trimEnd(), claim, evidence('fx:rag'));
   const yes = (await engine.score(prompt, ' yes')).total;
   const no = (await engine.score(prompt, ' no')).total;
   assert.ok(Number.isFinite(yes) && Number.isFinite(no) && yes < 0 && no < 0);

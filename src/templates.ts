@@ -1,9 +1,9 @@
-// Prompt and phrasing templates: files in templates/, each starting with a `version: N` line.
-// Placeholders are {{name}}; a placeholder without a value is an error, so a template and the
+// Prompt, phrasing and judging templates: files in templates/, each starting with a `version: N`
+// line. Placeholders are {{name}}; a placeholder without a value is an error, so a template and the
 // code that fills it cannot drift apart silently.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../config.js';
+import { packageRoot } from './config.js';
 
 export interface Template {
   name: string;
