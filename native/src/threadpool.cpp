@@ -31,7 +31,7 @@ bool spin_until(Ready ready) {
 
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)), shares_(size_t(n_threads_)) {
   for (int i = 1; i < n_threads_; ++i) threads_.emplace_back([this, i] { worker(i); });
 }
 
@@ -44,11 +44,41 @@ ThreadPool::~ThreadPool() {
   for (auto& t : threads_) t.join();
 }
 
-void ThreadPool::run_chunk(int index) {
-  const int64_t chunk = (n_ + n_threads_ - 1) / n_threads_;
-  const int64_t begin = std::min(n_, chunk * index);
-  const int64_t end = std::min(n_, begin + chunk);
-  if (begin < end) (*fn_)(begin, end, index);
+bool ThreadPool::claim_front(int share, int64_t& begin, int64_t& end) {
+  std::atomic<uint64_t>& span = shares_[size_t(share)].span;
+  uint64_t v = span.load(std::memory_order_relaxed);
+  for (;;) {
+    const int64_t b = int64_t(v >> 32), e = int64_t(v & 0xffffffffu);
+    if (b >= e) return false;
+    const int64_t nb = std::min(e, b + chunk_);
+    if (span.compare_exchange_weak(v, uint64_t(nb) << 32 | uint64_t(e), std::memory_order_relaxed)) {
+      begin = b, end = nb;
+      return true;
+    }
+  }
+}
+
+bool ThreadPool::claim_back(int share, int64_t& begin, int64_t& end) {
+  std::atomic<uint64_t>& span = shares_[size_t(share)].span;
+  uint64_t v = span.load(std::memory_order_relaxed);
+  for (;;) {
+    const int64_t b = int64_t(v >> 32), e = int64_t(v & 0xffffffffu);
+    if (b >= e) return false;
+    const int64_t ne = std::max(b, e - chunk_);
+    if (span.compare_exchange_weak(v, uint64_t(b) << 32 | uint64_t(ne), std::memory_order_relaxed)) {
+      begin = ne, end = e;
+      return true;
+    }
+  }
+}
+
+void ThreadPool::run_shares(int index) {
+  int64_t begin, end;
+  while (claim_front(index, begin, end)) (*fn_)(begin, end, index);
+  for (int k = 1; k < n_threads_; ++k) {
+    const int victim = (index + k) % n_threads_;
+    while (claim_back(victim, begin, end)) (*fn_)(begin, end, index);
+  }
 }
 
 void ThreadPool::worker(int index) {
@@ -63,7 +93,7 @@ void ThreadPool::worker(int index) {
     }
     if (stopping_.load(std::memory_order_acquire)) return;
     seen = generation_.load(std::memory_order_acquire);
-    run_chunk(index);
+    run_shares(index);
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       // Taking the lock orders this notify after the caller's predicate check.
       std::lock_guard<std::mutex> lock(mu_);
@@ -78,7 +108,17 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     fn(0, n, 0);
     return;
   }
-  n_ = n;
+  // Share boundaries are 32-bit; a larger job (none in the engine) runs on this thread.
+  if (n >= (int64_t(1) << 32)) {
+    fn(0, n, 0);
+    return;
+  }
+  const int64_t share = (n + n_threads_ - 1) / n_threads_;
+  chunk_ = std::max<int64_t>(1, (share + 7) / 8);
+  for (int i = 0; i < n_threads_; ++i) {
+    const int64_t b = std::min(n, share * i), e = std::min(n, b + share);
+    shares_[size_t(i)].span.store(uint64_t(b) << 32 | uint64_t(e), std::memory_order_relaxed);
+  }
   fn_ = &fn;
   pending_.store(n_threads_ - 1, std::memory_order_relaxed);
   {
@@ -87,7 +127,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     generation_.fetch_add(1, std::memory_order_release);
   }
   start_cv_.notify_all();
-  run_chunk(0);
+  run_shares(0);
   const auto done = [&] { return pending_.load(std::memory_order_acquire) == 0; };
   if (!spin_until(done)) {
     std::unique_lock<std::mutex> lock(mu_);

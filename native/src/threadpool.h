@@ -1,5 +1,9 @@
-// A persistent pool of worker threads. `parallel_for` splits [0, n) into one contiguous
-// chunk per thread (the calling thread takes chunk 0) and returns when all are done.
+// A persistent pool of worker threads. `parallel_for` gives each thread (the calling thread is
+// thread 0) one contiguous share of [0, n), which it works through front to back in chunks
+// of about 1/8 of a share; a thread that runs out takes chunks from the back of another's
+// share, so uneven work (causal attention over a prompt) and a descheduled thread still
+// finish together. Returns when all of [0, n) is done. Callers must not depend on which
+// thread runs which items.
 // Start and finish are signalled through atomics that the threads spin on briefly (a decode
 // step issues hundreds of parallel_for calls a few microseconds apart) before falling back
 // to sleeping on a condition variable, so an idle pool costs no CPU.
@@ -28,7 +32,15 @@ class ThreadPool {
 
  private:
   void worker(int index);
-  void run_chunk(int index);
+  void run_shares(int index);
+  bool claim_front(int share, int64_t& begin, int64_t& end);
+  bool claim_back(int share, int64_t& begin, int64_t& end);
+
+  // One thread's share: [begin, end) packed as begin << 32 | end, so owner and thieves claim
+  // chunks with one compare-and-swap.
+  struct alignas(64) Share {
+    std::atomic<uint64_t> span{0};
+  };
 
   int n_threads_;
   std::vector<std::thread> threads_;
@@ -37,8 +49,9 @@ class ThreadPool {
   std::atomic<uint64_t> generation_{0};  // bumped (under mu_) to start a job
   std::atomic<int> pending_{0};          // workers still running the current job
   std::atomic<bool> stopping_{false};
-  int64_t n_ = 0;                        // the job, published by the generation bump
+  int64_t chunk_ = 1;                    // the job, published by the generation bump
   const std::function<void(int64_t, int64_t, int)>* fn_ = nullptr;
+  std::vector<Share> shares_;
 };
 
 }  // namespace ls
