@@ -119,17 +119,20 @@ void k_rows(const QGemmTask& a) {
           // Lane j of coef_bsum: coefficient times the 16-value sums 2j and 2j+1 (run j).
           const __m256i coef_bsum = _mm256_madd_epi16(bs, k.bsum_coef);
           if constexpr (kOrder == KOrder::Q4Interleaved) {
-            // Per pair of runs: the scaled sums (lanes 0..3) and the mins (lanes 4..7).
-            const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(pair[0], pair[1]), _mm256_hadd_epi32(pair[2], pair[3]));
-            const __m128i pair_sum = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-            const __m128i min_pair = _mm_hadd_epi32(_mm256_castsi256_si128(coef_bsum), _mm256_extracti128_si256(coef_bsum, 1));
             if (tok < gemm_tokens) {
+              // Per pair of runs: the scaled sums (lanes 0..3) and the mins (lanes 4..7).
+              const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(pair[0], pair[1]), _mm256_hadd_epi32(pair[2], pair[3]));
+              const __m128i pair_sum = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+              const __m128i min_pair = _mm_hadd_epi32(_mm256_castsi256_si128(coef_bsum), _mm256_extracti128_si256(coef_bsum, 1));
               alignas(32) float f[8];
               _mm256_store_ps(f, _mm256_cvtepi32_ps(_mm256_set_m128i(min_pair, pair_sum)));
               chains[t].add_pairs(f, f + 4, k.d, k.dmin, xd);
             } else {
-              const __m128i both = _mm_hadd_epi32(pair_sum, min_pair);  // p01 p23 m01 m23
-              const __m128 total = _mm_cvtepi32_ps(_mm_hadd_epi32(both, both));
+              // The whole block: the scaled sum and the min sum, reduced together.
+              const __m256i lanes = _mm256_add_epi32(_mm256_add_epi32(pair[0], pair[1]), _mm256_add_epi32(pair[2], pair[3]));
+              const __m256i h = _mm256_hadd_epi32(lanes, coef_bsum);
+              const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+              const __m128 total = _mm_cvtepi32_ps(_mm_hadd_epi32(s, s));  // sum, min sum, ...
               chains[t].add_block(_mm_cvtss_f32(total), _mm_cvtss_f32(_mm_movehdup_ps(total)), k.d, k.dmin, xd);
             }
           } else {
