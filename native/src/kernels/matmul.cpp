@@ -81,6 +81,7 @@ void matmul_integer(const MatmulTarget* targets, int n_targets, const float* x, 
         task.n_tokens = std::min(token_block, n_tokens - t0);
         task.y = targets[i].y + t0 * w.rows + r0;
         task.y_stride = w.rows;
+        task.weight_rows = w.rows;
         kernel(task);
       }
     }

@@ -34,13 +34,15 @@ void quantize_q8_0(const float* x, int64_t n_tokens, int64_t cols, Q8Activations
 void quantize_q8_0_blocks(const float* x, int64_t n_blocks, int8_t* qs, float* d, int32_t* sum, KernelLevel level);
 
 // Q8_K: 256-value blocks (cols a multiple of 256) with a float scale, plus the sum of every 16
-// values (what the K-quant mins and offsets multiply).
+// values (what the K-quant mins and offsets multiply; int16 as in ggml's block_q8_K).
 struct Q8KActivations {
   std::vector<int8_t> qs;     // n_tokens * cols
   std::vector<float> d;       // n_tokens * cols / 256
-  std::vector<int32_t> bsum;  // n_tokens * cols / 16
+  std::vector<int16_t> bsum;  // n_tokens * cols / 16
 };
-// As ggml: scale from the value of largest magnitude, d = max / -127, q = min(127, round(x / d)).
+// As ggml (quantize_row_q8_K_ref, which its x86 build also runs; its 4-row interleaved variant
+// writes the same values): s = -127 / (the value of largest magnitude), q = min(127,
+// round-to-even(x * s)), d = 1 / s.
 void quantize_q8_k(const float* x, int64_t n_tokens, int64_t cols, Q8KActivations& out);
 
 // y[t * y_stride + r] = Σ_blocks d_w d_x Σ q_w q_x for r < n_rows, t < n_tokens.
@@ -52,12 +54,16 @@ struct QGemmTask {
   int64_t n_rows = 0;
   const int8_t* xq = nullptr;  // first token's values, token stride = cols
   const float* xd = nullptr;   // first token's scales, token stride = cols / 32 (Q8_K: / 256)
-  const int32_t* xbsum = nullptr;  // Q8_K only: first token's 16-value sums, stride cols / 16
+  const int16_t* xbsum = nullptr;  // Q8_K only: first token's 16-value sums, stride cols / 16
   const int32_t* xsum = nullptr;   // packed Q8_0/Q4_0 only: first token's block sums, stride cols / 32
   int64_t cols = 0;
   int64_t n_tokens = 0;
   float* y = nullptr;
   int64_t y_stride = 0;
+  // Q4_K only: the whole weight's row count, which decides llama.cpp's summation order
+  // (qgemm_k.h). Q4_K tasks must also start at a token index of the call that is a multiple of
+  // 4 (ggml sums groups of 4 tokens in another order than the last n_tokens % 4).
+  int64_t weight_rows = 0;
 };
 
 using QGemmFn = void (*)(const QGemmTask&);
