@@ -141,15 +141,19 @@ int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int laye
         }
         float m = -inf;
         for (int64_t j = 0; j < n_coarse; ++j) m = std::max(m, kernel_scores_[size_t(j)]);
+        exp_shifted(kernel_scores_.data(), m, kernel_scores_.data(), n_coarse);
         float sum = 0.f;
-        for (int64_t j = 0; j < n_coarse; ++j) sum += std::exp(kernel_scores_[size_t(j)] - m);
+        for (int64_t j = 0; j < n_coarse; ++j) sum += kernel_scores_[size_t(j)];
         lse_[size_t(h)] = m + std::log(sum);
       }
     }
     // Kernel scores summed over the group's heads.
     kernel_scores_.assign(size_t(n_j), 0.f);
-    for (int64_t h = 0; h < group; ++h)
-      for (int64_t j = 0; j < n_j; ++j) kernel_scores_[size_t(j)] += std::exp(dots_[size_t(h * n_j + j)] - lse_[size_t(h)]);
+    for (int64_t h = 0; h < group; ++h) {
+      float* e = dots_.data() + h * n_j;
+      exp_shifted(e, lse_[size_t(h)], e, n_j);
+      for (int64_t j = 0; j < n_j; ++j) kernel_scores_[size_t(j)] += e[j];
+    }
     // Block score: max over the visible kernels overlapping it.
     for (int64_t b = init; b < n_cand; ++b) {
       const int64_t first = std::max(j_lo, ceil_div(bs * b - k + 1, s));

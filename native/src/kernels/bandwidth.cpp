@@ -32,10 +32,16 @@ uint64_t read_scalar(const uint64_t* p, size_t words) {
 }
 
 #if defined(__x86_64__)
+// Prefetches 4 KiB ahead, as the decode kernels do: without it a plain sweep reads well below
+// what a streaming kernel reaches on this class of CPU, and a bound set that low flatters everyone.
 __attribute__((target("avx512f"))) uint64_t read_avx512(const uint64_t* p, size_t words) {
   __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
   size_t i = 0;
   for (; i + 32 <= words; i += 32) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + i) + 4096, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(p + i) + 4096 + 64, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(p + i) + 4096 + 128, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(p + i) + 4096 + 192, _MM_HINT_T0);
     a0 = _mm512_add_epi64(a0, _mm512_loadu_si512(p + i));
     a1 = _mm512_add_epi64(a1, _mm512_loadu_si512(p + i + 8));
     a2 = _mm512_add_epi64(a2, _mm512_loadu_si512(p + i + 16));

@@ -32,9 +32,16 @@ void softmax(float* x, int64_t n) {
   float max = -INFINITY;
   for (int64_t i = 0; i < n; ++i) max = x[i] > max ? x[i] : max;
   double sum = 0;
-  for (int64_t i0 = 0; i0 < n; i0 += 16) {
+  int64_t i0 = 0;
+  for (; i0 + 16 <= n; i0 += 16) {
+    float block[16];
+    for (int l = 0; l < 16; ++l) block[l] = x[i0 + l] - max;
+    expf_ggml16(block, x + i0);
+    sum += sum16(x + i0);
+  }
+  if (i0 < n) {
     float block[16] = {};
-    for (int64_t i = i0; i < std::min(n, i0 + 16); ++i) block[i - i0] = x[i] = expf_ggml(x[i] - max);
+    for (int64_t i = i0; i < n; ++i) block[i - i0] = x[i] = expf_ggml(x[i] - max);
     sum += sum16(block);
   }
   const float inv = float(1.0 / sum);
@@ -44,10 +51,25 @@ void softmax(float* x, int64_t n) {
 LS_FMA_DISPATCH
 void swiglu(const float* gate, const float* up, float* out, int64_t n) {
   // ggml's order: full blocks of 16 through its vector expf, the rest through libm's.
-  const int64_t full = n & ~int64_t(15);
   int64_t i = 0;
-  for (; i < full; ++i) out[i] = gate[i] / (1.0f + expf_ggml(-gate[i])) * up[i];
+  for (; i + 16 <= n; i += 16) {
+    float neg[16], e[16];
+    for (int l = 0; l < 16; ++l) neg[l] = -gate[i + l];
+    expf_ggml16(neg, e);
+    for (int l = 0; l < 16; ++l) out[i + l] = gate[i + l] / (1.0f + e[l]) * up[i + l];
+  }
   for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+LS_FMA_DISPATCH
+void exp_shifted(const float* x, float shift, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    float block[16];
+    for (int l = 0; l < 16; ++l) block[l] = x[i + l] - shift;
+    expf_ggml16(block, out + i);
+  }
+  for (; i < n; ++i) out[i] = expf_ggml(x[i] - shift);
 }
 
 void add_scaled(float* acc, const float* x, float scale, int64_t n) {

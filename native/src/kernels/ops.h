@@ -12,6 +12,8 @@ void softmax(float* x, int64_t n);
 // out[i] = silu(gate[i]) * up[i] over one token's row (ggml's expf for each full block of 16).
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void add_scaled(float* acc, const float* x, float scale, int64_t n);  // acc += scale * x
+// out[i] = exp(x[i] - shift) by ggml's vector expf (out may be x).
+void exp_shifted(const float* x, float shift, float* out, int64_t n);
 
 enum class RopeStyle { AdjacentPairs, NeoX };
 
