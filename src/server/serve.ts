@@ -18,6 +18,10 @@ export interface ServeOptions {
   host: string;
   port: number;
   model?: string;
+  /** Native engine: positions to allocate (default: the model's training context, capped at 4096). */
+  contextSize?: number;
+  /** Native engine: force InfLLM v2 block-sparse attention on (default: as the model file declares). */
+  sparse?: boolean;
   token?: string;
   trustProxy?: boolean;
   limits?: Partial<ServerLimits>;
@@ -43,7 +47,7 @@ export async function startServer(config: Config, opts: ServeOptions): Promise<R
   let engine: NativeEngine | undefined;
   if (opts.model) {
     log(`loading ${opts.model}…`);
-    engine = await NativeEngine.load(opts.model);
+    engine = await NativeEngine.load(opts.model, { contextSize: opts.contextSize, ...(opts.sparse ? { sparse: true } : {}) });
   }
   const scheduler = engine ? new EngineScheduler(engine) : undefined;
   const worker = new SurveyWorker({ store: new JobStore(db), dbPath: config.dbPath, index, embedder, cacheDir: config.cacheDir, scheduler, log, stepDelayMs: opts.jobStepDelayMs });

@@ -39,6 +39,9 @@ test('unknown commands and bad flags are usage errors (exit 2) that say what is 
   const e = await runCli(['index', 'add', join(fixtures, 'nope.jsonl')], env);
   assert.equal(e.code, 1);
   assert.match(e.stderr, /nope\.jsonl: no such file or directory/);
+  const f = await runCli(['serve', '--sparse'], { ...env, LITSURVEY_MODEL: '' });
+  assert.equal(f.code, 2);
+  assert.match(f.stderr, /--context and --sparse need a model/);
 });
 
 test('index add reports bad records by file:line and exits 1; search and stats answer; JSON output', async (t) => {

@@ -2,13 +2,13 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config.js';
 import { startServer } from '../../server/serve.js';
-import type { Command } from '../command.js';
+import { UsageError, type Command } from '../command.js';
 import { parsePositiveInt } from './search.js';
 
 export const command: Command = {
   name: 'serve',
   summary: 'run the web service (form, REST API, OpenAI-compatible /v1)',
-  help: `Usage: litsurvey serve [--host 127.0.0.1] [--port 8080] [--model FILE.gguf] [--rate N] [--trust-proxy]
+  help: `Usage: litsurvey serve [--host 127.0.0.1] [--port 8080] [--model FILE.gguf [--context N] [--sparse]] [--rate N] [--trust-proxy]
 
 Serves the web form, the REST API, health and metrics, and — with a model — the
 OpenAI-compatible API. Open the printed address in a browser: type a topic, watch the survey being
@@ -34,6 +34,10 @@ Options:
   --host H       address to listen on (default 127.0.0.1; use 0.0.0.0 behind a proxy)
   --port P       port (default 8080; 0 picks a free one)
   --model FILE   GGUF model for the engine (default: LITSURVEY_MODEL)
+  --context N    positions the engine allocates (default: the model's training context, capped
+                 at 4096); a long library needs more
+  --sparse       InfLLM v2 block-sparse attention, also for models that do not declare it
+                 (dense below 8192 tokens)
   --rate N       requests per second per client before 429 (default 20, burst 3×)
   --trust-proxy  take the client address from X-Forwarded-For when the peer is this machine
                  (nginx in front; see wrangler-free-deploy/)
@@ -43,15 +47,20 @@ Environment: LITSURVEY_TOKEN — when set, /api and /v1 need "Authorization: Bea
   async run(args) {
     const { values } = parseArgs({
       args,
-      options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '8080' }, model: { type: 'string' }, rate: { type: 'string' }, 'trust-proxy': { type: 'boolean', default: false } },
+      options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '8080' }, model: { type: 'string' }, context: { type: 'string' }, sparse: { type: 'boolean', default: false }, rate: { type: 'string' }, 'trust-proxy': { type: 'boolean', default: false } },
     });
     const port = values.port === '0' ? 0 : parsePositiveInt('--port', values.port, 65535)!;
     const rate = parsePositiveInt('--rate', values.rate, 1_000_000);
+    const contextSize = parsePositiveInt('--context', values.context, 1 << 20);
     const config = loadConfig();
+    const model = values.model ?? config.model;
+    if (!model && (contextSize || values.sparse)) throw new UsageError('--context and --sparse need a model (--model FILE or LITSURVEY_MODEL)');
     const server = await startServer(config, {
       host: values.host!,
       port,
-      model: values.model ?? config.model,
+      model,
+      contextSize,
+      sparse: values.sparse,
       token: process.env.LITSURVEY_TOKEN || undefined,
       trustProxy: values['trust-proxy'],
       limits: rate ? { rate, burst: rate * 3 } : undefined,
