@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { native } from '../../dist/engine/native.js';
+import { seededRandom } from '../../dist/pipeline/extractive/text.js';
 
 const { JsonConstraint } = native;
 
@@ -27,18 +28,6 @@ function feed(c, ...pieces) {
   }
 }
 
-/** A deterministic PRNG for the walks (mulberry32). */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Once a walk is long enough it prefers tokens that close things, in this order.
 // Declared keys come first, then single closing bytes: a multi-byte closer like ']}' would only
 // lengthen a string or key it is allowed in.
@@ -51,7 +40,7 @@ const closers = ['"title"', '"brief"', '"queries"', '"count"', '"sections"', '"'
  */
 function walk(schema, seed, limits) {
   const c = new JsonConstraint(toy, [EOS], schema, limits);
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   const bytes = [];
   for (let step = 0; step < 5000; step++) {
     const allowed = c.allowedIds();
