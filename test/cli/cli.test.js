@@ -42,6 +42,9 @@ test('unknown commands and bad flags are usage errors (exit 2) that say what is 
   const f = await runCli(['serve', '--sparse'], { ...env, LITSURVEY_MODEL: '' });
   assert.equal(f.code, 2);
   assert.match(f.stderr, /--context and --sparse need a model/);
+  const g = await runCli(['serve', '--model', 'm.gguf', '--context', '0'], env);
+  assert.equal(g.code, 2);
+  assert.match(g.stderr, /--context: expected an integer/);
 });
 
 test('index add reports bad records by file:line and exits 1; search and stats answer; JSON output', async (t) => {

@@ -223,6 +223,14 @@ test('a model file that declares sparse attention (<arch>.sparse.* keys) turns i
   await assert.rejects(NativeEngine.load(nope, { contextSize: 512 }), /use_nope .* not supported/);
   const plain = await NativeEngine.load(nope, { contextSize: 512, sparse: false });
   await plain.close();
+  const badBlock = rewriteGguf(model.path, `${tmp.dir}/bad-block.gguf`, (metadata) => {
+    metadata.set('llama.sparse.block_size', gguf.u32(32));
+  });
+  await assert.rejects(NativeEngine.load(badBlock, { contextSize: 512 }), /block_size must be 64/);
+  const hugeTopk = rewriteGguf(model.path, `${tmp.dir}/huge-topk.gguf`, (metadata) => {
+    metadata.set('llama.sparse.topk', { type: 'u64', value: 2n ** 40n });
+  });
+  await assert.rejects(NativeEngine.load(hugeTopk, { contextSize: 512 }), /llama\.sparse\.topk = \d+ is too large/);
 });
 
 test('sparse options are checked by name', async () => {
