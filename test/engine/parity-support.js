@@ -232,3 +232,17 @@ export function compare(ref, ours, decisiveMargin = 0) {
     decisiveArgmaxAgreement: decisive ? decisiveAgree / decisive : 1,
   };
 }
+
+/** Logits of the last token after evaluating `seqTokens` in a new session of `engine`, fed in
+ * `chunks` (token counts) so tests can vary how a prompt is split into evals. */
+export async function lastLogits(engine, seqTokens, chunks = [seqTokens.length]) {
+  const session = engine.session();
+  let logits;
+  let at = 0;
+  for (const n of chunks) {
+    logits = await session.eval(seqTokens.slice(at, at + n), 'last');
+    at += n;
+  }
+  await session.close();
+  return logits;
+}

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { NativeEngine } from '../../dist/engine/engine.js';
-import { prompts, synth, tempDir } from './parity-support.js';
+import { lastLogits, prompts, synth, tempDir } from './parity-support.js';
 
 const BLOCK = 64;
 const tmp = tempDir();
@@ -25,13 +25,7 @@ const tokens = (length, seed) => prompts(model.shape.vocab, seed + 1, length)[se
 async function coldLogits(seqTokens, chunks = [seqTokens.length]) {
   const engine = await load();
   try {
-    const session = engine.session();
-    let logits;
-    let at = 0;
-    for (const n of chunks) {
-      logits = await session.eval(seqTokens.slice(at, at + n), 'last');
-      at += n;
-    }
+    const logits = await lastLogits(engine, seqTokens, chunks);
     assert.equal(engine.stats().hitTokens, 0);
     return logits;
   } finally {

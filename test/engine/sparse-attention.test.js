@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { NativeEngine } from '../../dist/engine/engine.js';
 import { native } from '../../dist/engine/native.js';
 import { gguf } from '../../dist/engine/modelfile/gguf-value.js';
-import { prompts, rewriteGguf, synth, tempDir } from './parity-support.js';
+import { lastLogits, prompts, rewriteGguf, synth, tempDir } from './parity-support.js';
 
 const DEFAULTS = { topk: 64, kernelSize: 32, kernelStride: 16, initBlocks: 1, windowSize: 2048 };
 const BLOCK = 64;
@@ -140,17 +140,6 @@ const load = (sparse, opts = {}) =>
   NativeEngine.load(model.path, { kvCacheType: 'f32', contextSize: 2048, batchSize: 128, sparse, ...opts });
 const tokens = (length, seed) => prompts(model.shape.vocab, seed + 1, length)[seed];
 
-async function lastLogits(engine, seqTokens, chunks = [seqTokens.length]) {
-  const session = engine.session();
-  let logits;
-  let at = 0;
-  for (const n of chunks) {
-    logits = await session.eval(seqTokens.slice(at, at + n), 'last');
-    at += n;
-  }
-  await session.close();
-  return logits;
-}
 
 function maxDiff(a, b) {
   assert.equal(a.length, b.length);
