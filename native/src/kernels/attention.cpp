@@ -4,10 +4,7 @@
 
 #include "kernels/half.h"
 #if defined(__x86_64__)
-// GCC 12 flags the deliberately undefined registers inside its own AVX-512 intrinsics.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
+#include "kernels/x86_intrinsics.h"
 #endif
 
 namespace ls {

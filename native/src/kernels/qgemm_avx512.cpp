@@ -2,10 +2,7 @@
 // by signed bytes, so weights are shifted to unsigned (Q8_0: +128, Q4_0 nibbles are already
 // q + 8) and offset * Σx, from one more vpdpbusd per token, is subtracted: exact integer sums.
 #if defined(__x86_64__)
-// GCC 12 flags the deliberately undefined registers inside its own AVX-512 intrinsics.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
+#include "kernels/x86_intrinsics.h"
 
 #include "kernels/qgemm_x86.h"
 

@@ -1,10 +1,7 @@
 // Q4_K / Q6_K x Q8_K with AVX-512 VNNI on 256-bit registers: vpdpbusd sums four u8*s8 products
 // per int32 lane, then the lanes are multiplied by their sub-block scale.
 #if defined(__x86_64__)
-// GCC 12 flags the deliberately undefined registers inside its own AVX-512 intrinsics.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
+#include "kernels/x86_intrinsics.h"
 
 #include <algorithm>
 

@@ -3,10 +3,7 @@
 // bytes, so a decode step streams the weights with a handful of instructions per cache line,
 // and a prefill tile of 8 tokens reuses every load 8 times.
 #if defined(__x86_64__)
-// GCC 12 flags the deliberately undefined registers inside its own AVX-512 intrinsics.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
+#include "kernels/x86_intrinsics.h"
 
 #include <algorithm>
 
