@@ -38,6 +38,7 @@ async function main(): Promise<void> {
       'engine-model': { type: 'string' },
       topics: { type: 'string' },
       until: { type: 'string' },
+      seed: { type: 'string', default: '1' },
     },
   });
   const topics = readFileSync(values.topics ?? requireShared('eval/topics-dev.jsonl'), 'utf8')
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   await search(index, embedder, 'warm up the caches', { k: 20 });
 
   const run = async (topic: string, engine: Engine | null, options: Omit<Partial<SurveyJobOptions>, 'request'> & { request?: Partial<SurveyJobOptions['request']> } = {}) => {
-    const jobOptions: SurveyJobOptions = { request: { ...DEFAULT_REQUEST, topic, filters, ...options.request }, engine: options.engine ?? null, outlineTokens: options.outlineTokens, libraryTokens: options.libraryTokens };
+    const jobOptions: SurveyJobOptions = { request: { ...DEFAULT_REQUEST, topic, filters, seed: Number(values.seed), ...options.request }, engine: options.engine ?? null, outlineTokens: options.outlineTokens, libraryTokens: options.libraryTokens };
     const id = store.create(topic, jobOptions);
     const t0 = performance.now();
     const result = await runSurvey({ store, index, embedder, engine }, id, {

@@ -109,13 +109,14 @@ export async function textRanking(index: PaperIndex, query: string, n: number, w
   return ((await textQuery(index, query, n, where).select(['id', '_score']).toArray()) as { id: string }[]).map((r) => ({ id: r.id }));
 }
 
-/** The full rows of the given papers, in the given order. */
-export async function fetchPapers(index: PaperIndex, ids: string[]): Promise<Row[]> {
+/** The full rows of the given papers (those passing `filters`), in the given order. */
+export async function fetchPapers(index: PaperIndex, ids: string[], filters?: SearchFilters): Promise<Row[]> {
   if (ids.length === 0) return [];
+  const where = filterSql(filters);
   const rows = (await index
     .papers()
     .query()
-    .where(`id IN (${ids.map(sqlString).join(', ')})`)
+    .where(`id IN (${ids.map(sqlString).join(', ')})${where ? ` AND ${where}` : ''}`)
     .select(COLUMNS)
     .limit(ids.length)
     .toArray()) as Record<string, unknown>[];

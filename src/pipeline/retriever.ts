@@ -1,7 +1,9 @@
 // Retrieve: every section's queries run hybrid search; each section's rankings are fused by
 // reciprocal rank; a paper goes to the section where it ranks best; the best papers over all
-// sections (plus the topic's own search) form the survey's library.
-import { RRF_K, search, type SearchHit } from '../index/search.js';
+// sections (plus the topic's own search) form the survey's library, with a share kept for the
+// foundations the candidates name (foundations.ts).
+import { fetchPapers, RRF_K, search, type SearchHit } from '../index/search.js';
+import { findFoundations } from './foundations.js';
 import { render } from '../templates.js';
 import type { LibraryPaper, PlanOutput, StageContext, SurveyRequest } from './types.js';
 
@@ -9,6 +11,10 @@ import type { LibraryPaper, PlanOutput, StageContext, SurveyRequest } from './ty
 const PER_QUERY = 60;
 /** Papers per section the engine reranker scores. */
 const RERANK_DEPTH = 20;
+/** Most of the library the foundations may take. */
+const FOUNDATION_SHARE = 0.1;
+/** Topic search depth added to the candidates whose mentions find the foundations. */
+const FOUNDATION_POOL = 1000;
 
 export interface Retrieved {
   papers: LibraryPaper[];
@@ -44,20 +50,45 @@ export async function retrieve(ctx: StageContext, req: SurveyRequest, planned: P
   planned.seedIds.forEach((id, rank) => {
     if (global.has(id)) global.set(id, global.get(id)! + 1 / (RRF_K + rank + 1));
   });
-  const chosen = [...global.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, req.maxPapers).map(([id]) => id);
-
-  const papers: LibraryPaper[] = chosen.map((id) => {
+  const ranked = [...global.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([id]) => id);
+  // Papers a section's queries did not find (foundations) come after the ones they did.
+  const rankIn = (s: number, id: string) => sectionRank[s]!.get(id) ?? Number.MAX_SAFE_INTEGER;
+  const bestSection = (id: string) => {
     let best = 0;
     for (let s = 1; s < sections.length; s++) {
-      const r = sectionRank[s]!.get(id) ?? Infinity;
-      const b = sectionRank[best]!.get(id) ?? Infinity;
+      const r = rankIn(s, id);
+      const b = rankIn(best, id);
       if (r < b || (r === b && (sectionScores[s]!.get(id) ?? 0) > (sectionScores[best]!.get(id) ?? 0))) best = s;
     }
-    const h = rows.get(id)!;
-    return { id, title: h.title, abstract: h.abstract, authors: h.authors, year: h.year, venue: h.venue, url: h.url, section: best };
+    return best;
+  };
+
+  // Foundations outside the ranking's top take the library's last places; each goes to the section
+  // where most of the papers that name it are.
+  const pool = new Map(rows);
+  for (const h of await search(ctx.index, ctx.embedder, req.topic, { k: FOUNDATION_POOL, candidates: FOUNDATION_POOL, filters: req.filters })) pool.set(h.id, h);
+  const candidates = [...pool.values()];
+  const foundations = await findFoundations(ctx.index, ctx.embedder, candidates, Math.floor(req.maxPapers * FOUNDATION_SHARE), (ids) => fetchPapers(ctx.index, ids));
+  const top = new Set(ranked.slice(0, req.maxPapers));
+  const extra = foundations.filter((f) => !top.has(f.id));
+  const extraRows = new Map((await fetchPapers(ctx.index, extra.map((f) => f.id), req.filters)).map((r) => [r.id, r]));
+  const added = extra.filter((f) => extraRows.has(f.id));
+  const chosen = [...ranked.slice(0, req.maxPapers - added.length), ...added.map((f) => f.id)];
+  const foundationSection = new Map(
+    added.map((f) => {
+      const votes = new Array<number>(sections.length).fill(0);
+      for (const m of f.mentionedBy) if (rows.has(m)) votes[bestSection(m)]!++;
+      return [f.id, votes.indexOf(Math.max(...votes))];
+    }),
+  );
+
+  const papers: LibraryPaper[] = chosen.map((id) => {
+    const h = rows.get(id) ?? extraRows.get(id)!;
+    const section = foundationSection.get(id) ?? bestSection(id);
+    return { id, title: h.title, abstract: h.abstract, authors: h.authors, year: h.year, venue: h.venue, url: h.url, section };
   });
   const sectionPapers = sections.map((_, s) =>
-    papers.filter((p) => p.section === s).sort((a, b) => sectionRank[s]!.get(a.id)! - sectionRank[s]!.get(b.id)!).map((p) => p.id),
+    papers.filter((p) => p.section === s).sort((a, b) => rankIn(s, a.id) - rankIn(s, b.id)).map((p) => p.id),
   );
   let reranked = false;
   if (req.rerank && ctx.engine) {
