@@ -36,6 +36,8 @@ async function main(): Promise<void> {
       'engine-library-tokens': { type: 'string', default: '16384' },
       'engine-section-tokens': { type: 'string', default: '400' },
       'engine-model': { type: 'string' },
+      // DESIGN: long libraries use InfLLM v2 block-sparse attention (MiniCPM4-0.5B does not declare it).
+      'engine-sparse': { type: 'boolean', default: false },
       topics: { type: 'string' },
       until: { type: 'string' },
       seed: { type: 'string', default: '1' },
@@ -112,16 +114,17 @@ async function main(): Promise<void> {
       const libraryTokens = Number(values['engine-library-tokens']);
       const sectionTokens = Number(values['engine-section-tokens']);
       const sections = Number(values['engine-sections']);
-      const engine = await NativeEngine.load(modelPath, { contextSize: libraryTokens + 2048 + sectionTokens, threads: 2 });
+      const sparse = values['engine-sparse'];
+      const engine = await NativeEngine.load(modelPath, { contextSize: libraryTokens + 2048 + sectionTokens, threads: 2, sparse });
       try {
-        console.error(`engine survey: ${sections} sections, library ≤ ${libraryTokens} tokens, ${sectionTokens} tokens per section`);
+        console.error(`engine survey: ${sections} sections, library ≤ ${libraryTokens} tokens, ${sectionTokens} tokens per section, ${sparse ? 'sparse' : 'dense'} attention`);
         const { result, wallMs } = await run(topics[0]!.topic, engine, {
-          engine: { backend: 'native', model: modelPath },
+          engine: { backend: 'native', model: modelPath, ...(sparse ? { sparse } : {}) },
           request: { sections: Math.max(2, sections), sectionTokens, temperature: 0.7, ignoreEos: true },
           outlineTokens: 300,
           libraryTokens,
         });
-        console.log('\n### (b) Engine survey, MiniCPM4-0.5B shape, Q4_0, random weights\n');
+        console.log(`\n### (b) Engine survey, MiniCPM4-0.5B shape, Q4_0, random weights, ${sparse ? 'InfLLM v2 sparse' : 'dense'} attention\n`);
         console.log(table(['topic', 'plan', 'retrieve + pack', 'write sections', 'frame', 'assemble', 'total', 'library', 'cited'], [stageRow(topics[0]!.topic, result, wallMs)]));
         console.log('\n' + table(['section', 'prompt tokens', 'generated', 'cached (prefix hit)', 'seconds'], result.sections.map((s, i) => [i + 1, s.promptTokens ?? '', s.generatedTokens ?? '', s.cachedTokens ?? 'n/a', secs(s.ms)])));
         console.log(`\nPacked libraries (tokens): ${result.library.packing?.libraries.map((l) => `${l.tokens} (${l.paperIds.length} papers)`).join(', ')}; plan source: ${result.plan.source}.`);
