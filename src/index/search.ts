@@ -63,7 +63,7 @@ interface Ranked {
 }
 
 const list = (v: unknown): string[] =>
-  v && typeof (v as { toArray?: unknown }).toArray === 'function' ? [...(v as { toArray(): string[] }).toArray()] : ((v as string[] | null) ?? []);
+  v && typeof (v as { toArray?: unknown }).toArray === 'function' ? [...(v as { toArray(): string[] }).toArray()] : [...((v as string[] | null) ?? [])];
 
 function toRow(r: Record<string, unknown>): Row {
   return {
@@ -154,13 +154,10 @@ export const FEEDBACK_DOCS = 10;
  * alignment" says little to word vectors on its own; the abstracts it matches say much more.
  */
 async function feedbackVector(index: PaperIndex, query: Float32Array, hits: bigint[]): Promise<Float32Array> {
-  const rows = await index.takeRows(hits, ['vector']);
-  if (rows.size === 0) return query;
+  const docs = await index.vectorsOf(hits);
+  if (docs.length === 0) return query;
   const v = Float32Array.from(query);
-  for (const r of rows.values()) {
-    const d = (r.vector as { toArray(): Float32Array }).toArray();
-    for (let i = 0; i < v.length; i++) v[i]! += d[i]! / rows.size;
-  }
+  for (const d of docs) for (let i = 0; i < v.length; i++) v[i]! += d[i]! / docs.length;
   return normalize(v);
 }
 

@@ -44,6 +44,8 @@ export async function startServer(config: Config, opts: ServeOptions): Promise<R
   const embedder = createEmbedder(DEFAULT_EMBEDDER, config.cacheDir);
   const { index, built } = await openIndex(config, embedder, { onBuildStart: (c) => log(`building the paper index from ${c.join(', ')} (once)…`) });
   if (built) log(`indexed ${built.rows.toLocaleString('en-US')} papers in ${built.seconds.toFixed(1)} s`);
+  // Searches read their Rocchio feedback vectors from memory (and survey threads share this copy).
+  if (index.exists) await index.keepVectorsResident();
   let engine: NativeEngine | undefined;
   if (opts.model) {
     log(`loading ${opts.model}…`);

@@ -8,6 +8,7 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createEmbedder, DEFAULT_EMBEDDER } from '../index/embedders.js';
 import { PaperIndex } from '../index/paper-index.js';
+import type { SharedVectors } from '../index/resident-vectors.js';
 import { scoreJobSurvey, type SurveyEvaluation } from '../metrics/evaluate.js';
 import { indexSource } from '../metrics/papers.js';
 import { JobStore } from '../pipeline/jobs.js';
@@ -22,6 +23,8 @@ export interface ThreadJob {
   jobId: string;
   owner: string;
   stepDelayMs?: number;
+  /** The server's resident vectors (SharedArrayBuffers: shared, not copied). */
+  vectors?: SharedVectors;
 }
 
 /** Nice value of survey threads (Linux: per thread; elsewhere it would apply to the whole process, so it is not set). */
@@ -40,6 +43,7 @@ async function main(port: NonNullable<typeof parentPort>, job: ThreadJob): Promi
     const embedder = createEmbedder(DEFAULT_EMBEDDER, job.cacheDir);
     const index = await PaperIndex.open(job.indexUri);
     index.checkEmbedder(embedder.info);
+    if (job.vectors && index.exists) await index.keepVectorsResident(job.vectors);
     const store = new JobStore(db);
     const result = await runSurvey({ store, index, embedder, engine: null }, job.jobId, { owner: job.owner, signal: controller.signal, onStage: stageRecorder(store, job.jobId), stepDelayMs: job.stepDelayMs });
     let evaluation: SurveyEvaluation | null = null;

@@ -145,7 +145,8 @@ export class SurveyWorker {
 
   /** Extractive jobs are CPU-bound from start to end: they run (and are scored) in a worker thread. */
   private async runInThread(jobId: string, signal: AbortSignal): Promise<number> {
-    const job: ThreadJob = { dbPath: this.deps.dbPath, indexUri: this.deps.index.uri, cacheDir: this.deps.cacheDir, jobId, owner: this.owner, stepDelayMs: this.deps.stepDelayMs };
+    const vectors = this.deps.index.exists ? (await this.deps.index.keepVectorsResident()).shared : undefined;
+    const job: ThreadJob = { dbPath: this.deps.dbPath, indexUri: this.deps.index.uri, cacheDir: this.deps.cacheDir, jobId, owner: this.owner, stepDelayMs: this.deps.stepDelayMs, vectors };
     const thread = new Worker(new URL('./survey-thread.js', import.meta.url), { workerData: job });
     const onAbort = () => thread.postMessage({ abort: (signal.reason as Error | undefined)?.message ?? 'aborted' });
     signal.addEventListener('abort', onAbort, { once: true });
