@@ -5,6 +5,7 @@ import { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8 } from 'apache
 import { createHash } from 'node:crypto';
 import { normalizeTitle, type Paper } from '../corpus/paper.js';
 import { describeEmbedder, sameEmbedder, type EmbedderInfo } from './embedder.js';
+import type { ForegroundGate } from './foreground-gate.js';
 import { ResidentVectors, type SharedVectors } from './resident-vectors.js';
 import { RowTaker, type RowsById } from './row-taker.js';
 
@@ -56,6 +57,8 @@ export class EmbedderMismatchError extends Error {}
 export class PaperIndex {
   private taker: RowTaker | null = null;
   private resident: { table: lancedb.Table; vectors: Promise<ResidentVectors> } | null = null;
+  /** Set in background threads: searches on this handle first wait for foreground searches. */
+  yieldTo: ForegroundGate | null = null;
 
   private constructor(
     readonly uri: string,

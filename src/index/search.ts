@@ -169,6 +169,7 @@ export async function search(index: PaperIndex, embedder: Embedder, query: strin
   const feedback = opts.feedback ?? FEEDBACK_DOCS;
   if (!query.trim()) throw new Error('empty query');
   index.checkEmbedder(embedder.info);
+  await index.yieldTo?.yield();
   const embed = async () => (await embedder.embed([query]))[0]!;
   let fused: Fused<bigint>[];
   if (mode === 'vector') fused = fuse([await vectorRowIds(index, await embed(), n, where)], k);

@@ -7,6 +7,7 @@
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createEmbedder, DEFAULT_EMBEDDER } from '../index/embedders.js';
+import { ForegroundGate } from '../index/foreground-gate.js';
 import { PaperIndex } from '../index/paper-index.js';
 import type { SharedVectors } from '../index/resident-vectors.js';
 import { scoreJobSurvey, type SurveyEvaluation } from '../metrics/evaluate.js';
@@ -25,6 +26,8 @@ export interface ThreadJob {
   stepDelayMs?: number;
   /** The server's resident vectors (SharedArrayBuffers: shared, not copied). */
   vectors?: SharedVectors;
+  /** The server's count of API searches in flight (shared): this thread's searches wait for them. */
+  foreground?: Int32Array;
 }
 
 /** Nice value of survey threads (Linux: per thread; elsewhere it would apply to the whole process, so it is not set). */
@@ -44,6 +47,7 @@ async function main(port: NonNullable<typeof parentPort>, job: ThreadJob): Promi
     const index = await PaperIndex.open(job.indexUri);
     index.checkEmbedder(embedder.info);
     if (job.vectors && index.exists) await index.keepVectorsResident(job.vectors);
+    if (job.foreground) index.yieldTo = new ForegroundGate(job.foreground);
     const store = new JobStore(db);
     const result = await runSurvey({ store, index, embedder, engine: null }, job.jobId, { owner: job.owner, signal: controller.signal, onStage: stageRecorder(store, job.jobId), stepDelayMs: job.stepDelayMs });
     let evaluation: SurveyEvaluation | null = null;
