@@ -5,6 +5,8 @@ import { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8 } from 'apache
 import { createHash } from 'node:crypto';
 import { normalizeTitle, type Paper } from '../corpus/paper.js';
 import { describeEmbedder, sameEmbedder, type EmbedderInfo } from './embedder.js';
+import type { ForegroundGate } from './foreground-gate.js';
+import { ResidentVectors, type SharedVectors } from './resident-vectors.js';
 import { RowTaker, type RowsById } from './row-taker.js';
 
 export const PAPERS_TABLE = 'papers';
@@ -54,6 +56,9 @@ export class EmbedderMismatchError extends Error {}
 
 export class PaperIndex {
   private taker: RowTaker | null = null;
+  private resident: { table: lancedb.Table; vectors: Promise<ResidentVectors> } | null = null;
+  /** Set in background threads: searches on this handle first wait for foreground searches. */
+  yieldTo: ForegroundGate | null = null;
 
   private constructor(
     readonly uri: string,
@@ -89,6 +94,32 @@ export class PaperIndex {
     const table = this.papers();
     if (this.taker?.table !== table) this.taker = new RowTaker(table);
     return this.taker.take(ids, columns);
+  }
+
+  /**
+   * Keeps every stored vector in memory from now on (a server does; a one-off CLI search does not):
+   * `vectorsOf` then answers without LanceDB. `shared` adopts another thread's copy of this version.
+   */
+  keepVectorsResident(shared?: SharedVectors): Promise<ResidentVectors> {
+    const table = this.papers();
+    if (this.resident?.table !== table) {
+      const adopt = async () => (shared && shared.version === (await table.version()) ? ResidentVectors.fromShared(shared) : ResidentVectors.load(table));
+      this.resident = { table, vectors: adopt() };
+    }
+    return this.resident.vectors;
+  }
+
+  /** The stored vectors of rows by row id, in order, skipping ids not in the table. */
+  async vectorsOf(ids: readonly bigint[]): Promise<Float32Array[]> {
+    if (this.resident?.table === this.table) {
+      const vectors = await this.resident.vectors;
+      return ids.map((id) => vectors.get(id)).filter((v): v is Float32Array => v !== undefined);
+    }
+    const rows = await this.takeRows(ids, ['vector']);
+    return ids.flatMap((id) => {
+      const v = rows.get(id)?.vector as Float32Array | undefined;
+      return v ? [v] : [];
+    });
   }
 
   async count(filter?: string): Promise<number> {

@@ -63,7 +63,7 @@ interface Ranked {
 }
 
 const list = (v: unknown): string[] =>
-  v && typeof (v as { toArray?: unknown }).toArray === 'function' ? [...(v as { toArray(): string[] }).toArray()] : ((v as string[] | null) ?? []);
+  v && typeof (v as { toArray?: unknown }).toArray === 'function' ? [...(v as { toArray(): string[] }).toArray()] : [...((v as string[] | null) ?? [])];
 
 function toRow(r: Record<string, unknown>): Row {
   return {
@@ -155,13 +155,10 @@ export const FEEDBACK_DOCS = 10;
  * alignment" says little to word vectors on its own; the abstracts it matches say much more.
  */
 async function feedbackVector(index: PaperIndex, query: Float32Array, hits: bigint[]): Promise<Float32Array> {
-  const rows = await index.takeRows(hits, ['vector']);
-  if (rows.size === 0) return query;
+  const docs = await index.vectorsOf(hits);
+  if (docs.length === 0) return query;
   const v = Float32Array.from(query);
-  for (const r of rows.values()) {
-    const d = (r.vector as { toArray(): Float32Array }).toArray();
-    for (let i = 0; i < v.length; i++) v[i]! += d[i]! / rows.size;
-  }
+  for (const d of docs) for (let i = 0; i < v.length; i++) v[i]! += d[i]! / docs.length;
   return normalize(v);
 }
 
@@ -173,6 +170,7 @@ export async function search(index: PaperIndex, embedder: Embedder, query: strin
   const feedback = opts.feedback ?? FEEDBACK_DOCS;
   if (!query.trim()) throw new Error('empty query');
   index.checkEmbedder(embedder.info);
+  await index.yieldTo?.yield();
   const embed = async () => (await embedder.embed([query]))[0]!;
   let fused: Fused<bigint>[];
   if (mode === 'vector') fused = fuse([await vectorRowIds(index, await embed(), n, where)], k);

@@ -7,6 +7,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { Engine } from '../engine/types.js';
 import type { EngineScheduler } from '../engine/scheduler.js';
 import type { Embedder } from '../index/embedder.js';
+import { ForegroundGate } from '../index/foreground-gate.js';
 import type { PaperIndex } from '../index/paper-index.js';
 import type { Db } from '../store/db.js';
 import { Auth, SESSION_COOKIE } from './auth.js';
@@ -41,6 +42,8 @@ export interface ServerDeps {
   limits?: Partial<ServerLimits>;
   /** Use X-Forwarded-For from a proxy on this machine as the client address (rate limits). */
   trustProxy?: boolean;
+  /** Counts API searches in flight; survey threads' searches wait for them (default: a new one). */
+  gate?: ForegroundGate;
   /** Extra route groups mounted by later layers (jobs, pages), in order. */
   mount?: (app: Hono, ctx: AppContext) => void;
 }
@@ -67,6 +70,15 @@ export function clientKey(c: Parameters<MiddlewareHandler>[0], trustProxy = fals
     if (forwarded) return forwarded;
   }
   return peer;
+}
+
+/**
+ * Refuses bodies over `maxSize` bytes. GET and HEAD are passed by: no route reads their bodies, and
+ * looking for one makes @hono/node-server build a full fetch Request for every search.
+ */
+function bodyLimitUnlessGet(maxSize: number): MiddlewareHandler {
+  const limit = bodyLimit({ maxSize, onError: (c) => problemResponse(c, 413, 'Payload Too Large', `bodies are limited to ${maxSize} bytes`) });
+  return (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next));
 }
 
 export function createApp(deps: ServerDeps): Hono {
@@ -103,8 +115,8 @@ export function createApp(deps: ServerDeps): Hono {
     if (ok !== true) return problemResponse(c, 429, 'Too Many Requests', `rate limit of ${limits.rate} requests per second exceeded`, { retryAfter: ok });
     return next();
   });
-  app.use('/v1/*', bodyLimit({ maxSize: limits.maxBody, onError: (c) => problemResponse(c, 413, 'Payload Too Large', `bodies are limited to ${limits.maxBody} bytes`) }));
-  app.use('*', bodyLimit({ maxSize: limits.maxUpload, onError: (c) => problemResponse(c, 413, 'Payload Too Large', `bodies are limited to ${limits.maxUpload} bytes`) }));
+  app.use('/v1/*', bodyLimitUnlessGet(limits.maxBody));
+  app.use('*', bodyLimitUnlessGet(limits.maxUpload));
 
   const requireAuth: MiddlewareHandler = async (c, next) => {
     if (!auth.allows(c.req.header('authorization'), getCookie(c, SESSION_COOKIE))) {
@@ -117,7 +129,7 @@ export function createApp(deps: ServerDeps): Hono {
   app.use('/v1/*', requireAuth);
 
   app.route('/', opsRoutes({ db: deps.db, scheduler: deps.scheduler, limiter, papers: () => deps.index.count(), startedAt }));
-  app.route('/api/search', searchRoutes(deps.index, deps.embedder));
+  app.route('/api/search', searchRoutes(deps.index, deps.embedder, deps.gate ?? new ForegroundGate()));
   const interactiveEngine = deps.scheduler?.view('interactive');
   if (interactiveEngine) app.route('/v1', openAiRoutes({ engine: interactiveEngine, modelId: deps.modelId ?? 'litsurvey', maxTokens: limits.maxTokens }));
   else app.all('/v1/*', (c) => problemResponse(c, 503, 'Service Unavailable', 'no model is loaded: start the server with --model FILE.gguf (or LITSURVEY_MODEL)'));

@@ -8,6 +8,7 @@ import { openIndex } from '../corpus/default-index.js';
 import { NativeEngine } from '../engine/engine.js';
 import { EngineScheduler } from '../engine/scheduler.js';
 import { createEmbedder, DEFAULT_EMBEDDER } from '../index/embedders.js';
+import { ForegroundGate } from '../index/foreground-gate.js';
 import { openDb } from '../store/db.js';
 import { JobStore } from '../pipeline/jobs.js';
 import { createApp, type AppContext, type ServerLimits } from './app.js';
@@ -44,18 +45,21 @@ export async function startServer(config: Config, opts: ServeOptions): Promise<R
   const embedder = createEmbedder(DEFAULT_EMBEDDER, config.cacheDir);
   const { index, built } = await openIndex(config, embedder, { onBuildStart: (c) => log(`building the paper index from ${c.join(', ')} (once)…`) });
   if (built) log(`indexed ${built.rows.toLocaleString('en-US')} papers in ${built.seconds.toFixed(1)} s`);
+  // Searches read their Rocchio feedback vectors from memory (and survey threads share this copy).
+  if (index.exists) await index.keepVectorsResident();
   let engine: NativeEngine | undefined;
   if (opts.model) {
     log(`loading ${opts.model}…`);
     engine = await NativeEngine.load(opts.model, { contextSize: opts.contextSize, ...(opts.sparse ? { sparse: true } : {}) });
   }
   const scheduler = engine ? new EngineScheduler(engine) : undefined;
-  const worker = new SurveyWorker({ store: new JobStore(db), dbPath: config.dbPath, index, embedder, cacheDir: config.cacheDir, scheduler, log, stepDelayMs: opts.jobStepDelayMs });
+  const gate = new ForegroundGate();
+  const worker = new SurveyWorker({ store: new JobStore(db), dbPath: config.dbPath, index, embedder, cacheDir: config.cacheDir, scheduler, log, stepDelayMs: opts.jobStepDelayMs, gate });
   const mount = (app: Hono, ctx: AppContext) => {
     mountSurveyRoutes(app, ctx, { worker, index, cacheDir: config.cacheDir, modelPath: opts.model ? resolve(opts.model) : undefined, trustProxy: opts.trustProxy });
     opts.mount?.(app, ctx);
   };
-  const app = createApp({ db, index, embedder, scheduler, modelId: opts.model ? basename(opts.model) : undefined, token: opts.token, trustProxy: opts.trustProxy, limits: opts.limits, mount });
+  const app = createApp({ db, index, embedder, gate, scheduler, modelId: opts.model ? basename(opts.model) : undefined, token: opts.token, trustProxy: opts.trustProxy, limits: opts.limits, mount });
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: opts.host, port: opts.port }, () => resolve(s));
     s.once('error', reject);

@@ -7,7 +7,9 @@
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createEmbedder, DEFAULT_EMBEDDER } from '../index/embedders.js';
+import { ForegroundGate } from '../index/foreground-gate.js';
 import { PaperIndex } from '../index/paper-index.js';
+import type { SharedVectors } from '../index/resident-vectors.js';
 import { scoreJobSurvey, type SurveyEvaluation } from '../metrics/evaluate.js';
 import { indexSource } from '../metrics/papers.js';
 import { JobStore } from '../pipeline/jobs.js';
@@ -22,6 +24,10 @@ export interface ThreadJob {
   jobId: string;
   owner: string;
   stepDelayMs?: number;
+  /** The server's resident vectors (SharedArrayBuffers: shared, not copied). */
+  vectors?: SharedVectors;
+  /** The server's count of API searches in flight (shared): this thread's searches wait for them. */
+  foreground?: Int32Array;
 }
 
 /** Nice value of survey threads (Linux: per thread; elsewhere it would apply to the whole process, so it is not set). */
@@ -40,6 +46,8 @@ async function main(port: NonNullable<typeof parentPort>, job: ThreadJob): Promi
     const embedder = createEmbedder(DEFAULT_EMBEDDER, job.cacheDir);
     const index = await PaperIndex.open(job.indexUri);
     index.checkEmbedder(embedder.info);
+    if (job.vectors && index.exists) await index.keepVectorsResident(job.vectors);
+    if (job.foreground) index.yieldTo = new ForegroundGate(job.foreground);
     const store = new JobStore(db);
     const result = await runSurvey({ store, index, embedder, engine: null }, job.jobId, { owner: job.owner, signal: controller.signal, onStage: stageRecorder(store, job.jobId), stepDelayMs: job.stepDelayMs });
     let evaluation: SurveyEvaluation | null = null;

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { EngineScheduler } from '../engine/scheduler.js';
 import type { Engine } from '../engine/types.js';
 import type { Embedder } from '../index/embedder.js';
+import type { ForegroundGate } from '../index/foreground-gate.js';
 import type { PaperIndex } from '../index/paper-index.js';
 import { scoreJobSurvey, type SurveyEvaluation } from '../metrics/evaluate.js';
 import { indexSource } from '../metrics/papers.js';
@@ -24,6 +25,8 @@ export interface WorkerDeps {
   embedder: Embedder;
   cacheDir: string;
   scheduler?: EngineScheduler;
+  /** API searches in flight: the survey thread's searches wait for them. */
+  gate?: ForegroundGate;
   pollMs?: number;
   /** Pause after each stored step (tests watch progress and cancel mid-job with it). */
   stepDelayMs?: number;
@@ -145,7 +148,8 @@ export class SurveyWorker {
 
   /** Extractive jobs are CPU-bound from start to end: they run (and are scored) in a worker thread. */
   private async runInThread(jobId: string, signal: AbortSignal): Promise<number> {
-    const job: ThreadJob = { dbPath: this.deps.dbPath, indexUri: this.deps.index.uri, cacheDir: this.deps.cacheDir, jobId, owner: this.owner, stepDelayMs: this.deps.stepDelayMs };
+    const vectors = this.deps.index.exists ? (await this.deps.index.keepVectorsResident()).shared : undefined;
+    const job: ThreadJob = { dbPath: this.deps.dbPath, indexUri: this.deps.index.uri, cacheDir: this.deps.cacheDir, jobId, owner: this.owner, stepDelayMs: this.deps.stepDelayMs, vectors, foreground: this.deps.gate?.inFlight };
     const thread = new Worker(new URL('./survey-thread.js', import.meta.url), { workerData: job });
     const onAbort = () => thread.postMessage({ abort: (signal.reason as Error | undefined)?.message ?? 'aborted' });
     signal.addEventListener('abort', onAbort, { once: true });

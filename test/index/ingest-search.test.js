@@ -125,3 +125,33 @@ test('row takes that overlap in time go to LanceDB together and each gets its ow
   const vectors = await index.takeRows([all[0]._rowid], ['vector']);
   assert.equal(vectors.get(all[0]._rowid).vector.length, embedder.info.dimension);
 });
+
+test('resident vectors give the same searches with no LanceDB read of vectors; a stale shared copy is not adopted', async (t) => {
+  const { index } = await sampleIndex(t);
+  const queries = ['subword units for rare words', 'attention', 'pretraining language representations'];
+  const before = await Promise.all(queries.map((q) => search(index, embedder, q, { k: 10 })));
+  const table = index.papers();
+  const resident = await index.keepVectorsResident();
+  assert.equal(resident.shared.rowIds.length, 36);
+  assert.ok(resident.shared.data.buffer instanceof SharedArrayBuffer, 'worker threads can share it');
+  const columns = [];
+  const takeRowIds = table.takeRowIds.bind(table);
+  table.takeRowIds = (ids) => {
+    const q = takeRowIds(ids);
+    const select = q.select.bind(q);
+    q.select = (cols) => (columns.push(...cols), select(cols));
+    return q;
+  };
+  t.after(() => delete table.takeRowIds);
+  const after = await Promise.all(queries.map((q) => search(index, embedder, q, { k: 10 })));
+  assert.deepEqual(after, before);
+  assert.ok(columns.length > 0 && !columns.includes('vector'), `vectors came from memory (took ${columns.join(', ')})`);
+  const [row] = await table.query().select(['vector']).withRowId().limit(1).toArray();
+  assert.deepEqual(Array.from(resident.get(row._rowid)), Array.from(row.vector.toArray()));
+
+  const other = await PaperIndex.open(index.uri);
+  const stale = { ...resident.shared, version: resident.shared.version - 1, data: new Float32Array(resident.shared.data.length) };
+  const own = await other.keepVectorsResident(stale);
+  assert.notEqual(own.shared.data, stale.data, 'vectors of another table version are read afresh');
+  assert.deepEqual(Array.from(own.get(row._rowid)), Array.from(row.vector.toArray()));
+});

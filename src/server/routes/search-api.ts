@@ -1,6 +1,7 @@
 // GET /api/search?q=…&k=&since=&until=&category=&venue=&mode=
 import { Hono } from 'hono';
 import type { Embedder } from '../../index/embedder.js';
+import type { ForegroundGate } from '../../index/foreground-gate.js';
 import type { PaperIndex } from '../../index/paper-index.js';
 import { search, type SearchMode } from '../../index/search.js';
 import { bad } from '../validate.js';
@@ -15,7 +16,7 @@ function intParam(v: string | undefined, name: string, min: number, max: number)
   return n;
 }
 
-export function searchRoutes(index: PaperIndex, embedder: Embedder): Hono {
+export function searchRoutes(index: PaperIndex, embedder: Embedder, gate: ForegroundGate): Hono {
   const app = new Hono();
   app.get('/', async (c) => {
     const q = c.req.query('q') ?? '';
@@ -28,11 +29,12 @@ export function searchRoutes(index: PaperIndex, embedder: Embedder): Hono {
     const categories = c.req.queries('category') ?? [];
     if (categories.length > 20 || categories.some((x) => x.length > 100)) throw bad('too many or too long "category" values');
     const t0 = performance.now();
-    const hits = await search(index, embedder, q, {
+    const opts = {
       k: intParam(c.req.query('k'), 'k', 1, 200) ?? 20,
       mode,
       filters: { since: intParam(c.req.query('since'), 'since', 1000, 2100), until: intParam(c.req.query('until'), 'until', 1000, 2100), categories, venue },
-    });
+    };
+    const hits = await gate.foreground(() => search(index, embedder, q, opts));
     return c.json({ query: q, ms: Math.round((performance.now() - t0) * 10) / 10, hits });
   });
   return app;
