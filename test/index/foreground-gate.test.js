@@ -12,11 +12,15 @@ test('a background wait lasts while a foreground task runs in another thread, an
   const waiter = new Worker(
     `const { parentPort, workerData } = require('node:worker_threads');
      import(workerData.url).then(async ({ ForegroundGate }) => {
+       parentPort.postMessage('waiting');
        const t0 = Date.now(); await new ForegroundGate(workerData.inFlight).yield(5000); parentPort.postMessage(Date.now() - t0);
      });`,
     { eval: true, workerData: { inFlight: gate.inFlight, url: new URL('../../dist/index/foreground-gate.js', import.meta.url).href } },
   );
-  const waited = new Promise((r) => waiter.once('message', r));
+  const next = () => new Promise((r) => waiter.once('message', r));
+  // Release only once the worker waits: starting a worker can take longer than any fixed delay under load.
+  assert.equal(await next(), 'waiting');
+  const waited = next();
   await new Promise((r) => setTimeout(r, 150));
   release();
   await running;
