@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels/attention.h"
+#include "kernels/flash_attention.h"
 #include "kernels/dequant.h"
 #include "kernels/float_dot.h"
 #include "kernels/half.h"
@@ -63,11 +63,6 @@ uint64_t model_salt(const Model& model, KvType kv_type) {
   return fnv1a_value(h, kv_type);
 }
 
-float kv_dot(const void* row, KvType type, const float* q, int64_t n) {
-  if (type == KvType::F32) return dot_vec_f32(static_cast<const float*>(row), q, n);
-  return dot_f16_f32(static_cast<const uint16_t*>(row), q, n);
-}
-
 // fn(begin, end) over n_rows rows of row_len elements, split across the pool in 64-element
 // chunks counted from each row's start: element-wise ops whose last partial SIMD block of a
 // row is computed differently (swiglu, as ggml does) then give the same result in any split.
@@ -112,6 +107,8 @@ Context::Context(const Model& model, const ContextParams& params)
   rope_cos_.resize(nb * size_t(hp.n_rot / 2));
   rope_sin_.resize(rope_cos_.size());
   scores_.resize(size_t(pool_.size()));
+  flash_scratch_.resize(size_t(pool_.size()));
+  flash_limits_.resize(size_t(pool_.size()));
   if (params.sparse.enabled) {
     params.sparse.validate();
     selectors_.resize(size_t(pool_.size()));
@@ -261,7 +258,6 @@ void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t 
   const int64_t group = hp.n_head / n_kv;
   const float scale = 1.0f / std::sqrt(float(hd));
   const KvType type = kv_.type();
-  const size_t elem_bytes = kv_.elem_bytes();
   const SparseParams& sp = params_.sparse;
   constexpr int64_t bs = KvCache::kBlockTokens;
 
@@ -293,10 +289,13 @@ void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t 
     }
   }
 
-  // One task per (token, KV head, slice of its query heads), enough tasks to occupy the threads:
-  // exact attention over runs of positions, each run inside one KV block (dense: 0..pos; sparse:
-  // the chosen blocks, then the window up to pos). Each run is used by all the task's heads in
-  // turn while it is in L1, so a KV row is fetched from memory once per KV head, not per query head.
+  if (type == KvType::F16) {
+    attention_f16(seq, layer, pos0, n, sparse);
+    return;
+  }
+  // F32 KV, in llama.cpp's arithmetic: one task per (token, KV head, slice of its query heads),
+  // enough tasks to occupy the threads: exact attention over runs of positions, each run inside
+  // one KV block (dense: 0..pos; sparse: the chosen blocks, then the window up to pos).
   const int64_t slices = std::min(group, std::max<int64_t>(1, (pool_.size() + n * n_kv - 1) / (n * n_kv)));
   const int64_t per_slice = (group + slices - 1) / slices;
   const size_t score_room = size_t(per_slice * (pos0 + n));
@@ -328,19 +327,12 @@ void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t 
         return off;
       };
       const int64_t room = n_keys;  // scores of head i start at scores + i * room
-      // F16: the positions of one KV block are rows n_head_kv * hd apart, so each run goes to
-      // the SIMD kernels in one call.
       const int64_t n_scores = for_runs([&](int64_t j0, int64_t run, int64_t off) {
-        const void* key = static_cast<const uint8_t*>(kv_.key(seq, j0, layer)) + kv_off * elem_bytes;
+        const float* key = static_cast<const float*>(kv_.key(seq, j0, layer)) + kv_off;
         for (int64_t i = 0; i < n_heads; ++i) {
           const float* q = q_.data() + t * q_dim + (h0 + i) * hd;
           float* out = scores + i * room + off;
-          if (type == KvType::F16) {
-            f16_key_scores(static_cast<const uint16_t*>(key), n_kv * hd, run, q, hd, scale, out);
-          } else {
-            for (int64_t j = 0; j < run; ++j)
-              out[j] = kv_dot(static_cast<const float*>(key) + j * n_kv * hd, type, q, hd) * scale;
-          }
+          for (int64_t j = 0; j < run; ++j) out[j] = dot_vec_f32(key + j * n_kv * hd, q, hd) * scale;
         }
       });
       for (int64_t i = 0; i < n_heads; ++i) {
@@ -348,29 +340,168 @@ void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t 
         float* out = attn_.data() + t * q_dim + (h0 + i) * hd;
         for (int64_t c = 0; c < hd; ++c) out[c] = 0.f;
       }
-      if (type == KvType::F32) {
-        // llama.cpp's order for an F32 cache (kernels/float_dot.h): attended key j goes to lane
-        // j % lanes, so F16/BF16 models, which round this output before the next matmul, round
-        // it the same way.
-        const int lanes = n == 1 ? 64 : 16;
-        thread_local std::vector<float> acc;
-        acc.assign(size_t(n_heads * hd * lanes), 0.f);
-        for_runs([&](int64_t j0, int64_t run, int64_t off) {
-          const float* value = static_cast<const float*>(kv_.value(seq, j0, layer)) + kv_off;
-          for (int64_t i = 0; i < n_heads; ++i)
-            for (int64_t j = 0; j < run; ++j)
-              lanes_fma(acc.data() + i * hd * lanes, lanes, value + j * n_kv * hd, scores[i * room + off + j], off + j, hd);
-        });
-        for (int64_t i = 0; i < n_heads; ++i)
-          lanes_sum(acc.data() + i * hd * lanes, lanes, hd, attn_.data() + t * q_dim + (h0 + i) * hd);
-        continue;
-      }
+      // llama.cpp's order for an F32 cache (kernels/float_dot.h): attended key j goes to lane
+      // j % lanes, so F16/BF16 models, which round this output before the next matmul, round
+      // it the same way.
+      const int lanes = n == 1 ? 64 : 16;
+      thread_local std::vector<float> acc;
+      acc.assign(size_t(n_heads * hd * lanes), 0.f);
       for_runs([&](int64_t j0, int64_t run, int64_t off) {
-        const void* value = static_cast<const uint8_t*>(kv_.value(seq, j0, layer)) + kv_off * elem_bytes;
+        const float* value = static_cast<const float*>(kv_.value(seq, j0, layer)) + kv_off;
         for (int64_t i = 0; i < n_heads; ++i)
-          f16_weighted_rows(static_cast<const uint16_t*>(value), n_kv * hd, run, scores + i * room + off, hd,
-                            attn_.data() + t * q_dim + (h0 + i) * hd);
+          for (int64_t j = 0; j < run; ++j)
+            lanes_fma(acc.data() + i * hd * lanes, lanes, value + j * n_kv * hd, scores[i * room + off + j], off + j, hd);
       });
+      for (int64_t i = 0; i < n_heads; ++i)
+        lanes_sum(acc.data() + i * hd * lanes, lanes, hd, attn_.data() + t * q_dim + (h0 + i) * hd);
+    }
+  });
+}
+
+// F16 KV: flash attention (kernels/flash_attention.h) per (KV head, tile of tokens). A token's
+// attended blocks form a list (dense: 0..its own block; sparse: the chosen blocks, then the
+// window), folded in chunks of kFlashChunkBlocks. Consecutive dense tokens share a tile of up to
+// 32 query rows (their lists are prefixes of the tile's last token's; the causal mask trims the
+// rest); a sparse token is a tile of its own. With too few tiles to occupy the threads (decode),
+// every chunk is a task and the chunk states are merged afterwards (flash-decoding): the same
+// states merged in the same order as one task would, so the same bits either way.
+void Context::attention_f16(const KvSequence& seq, int layer, int64_t pos0, int64_t n, bool sparse) {
+  const ModelHparams& hp = model_.hp;
+  const int64_t hd = hp.head_dim, q_dim = hp.n_head * hd, n_kv = hp.n_head_kv, group = hp.n_head / n_kv;
+  const int64_t stride = n_kv * hd, topk = params_.sparse.topk;
+  const float scale = 1.0f / std::sqrt(float(hd));
+  constexpr int64_t bs = KvCache::kBlockTokens, per_chunk = kFlashChunkBlocks;
+
+  const int64_t per_tile = std::max<int64_t>(1, 32 / group);
+  const auto sparse_token = [&](int64_t t) { return sparse && chosen_count_[size_t(t * n_kv)] >= 0; };
+  tiles_.clear();
+  for (int64_t t = 0; t < n;) {
+    int64_t end = t + 1;
+    if (!sparse_token(t))
+      while (end < n && end - t < per_tile && !sparse_token(end)) ++end;
+    tiles_.push_back({t, end});
+    t = end;
+  }
+  const FlashShape widest(group * per_tile, hd);
+  const size_t state_room = widest.state_floats();
+  // Per thread: queries, the running state, a chunk state, kernel scratch; the rows' limits.
+  const size_t room = widest.qt_floats() + 2 * state_room + widest.scratch_floats();
+  for (std::vector<float>& s : flash_scratch_)
+    if (s.size() < room) s.resize(room);
+  for (std::vector<int32_t>& s : flash_limits_)
+    if (s.size() < size_t(widest.ld)) s.resize(size_t(widest.ld));
+
+  struct BlockList {
+    const int32_t* chosen;
+    int64_t n_chosen, window_first, n_blocks;
+    int64_t block(int64_t i) const { return i < n_chosen ? chosen[i] : window_first + i - n_chosen; }
+  };
+  const auto list_of = [&](const Tile& tile, int64_t g) {
+    const int64_t own = (pos0 + tile.end - 1) / bs;
+    const size_t sel = size_t(tile.begin * n_kv + g);
+    if (!sparse_token(tile.begin)) return BlockList{nullptr, 0, 0, own + 1};
+    const int64_t n_chosen = chosen_count_[sel], first = window_first_[sel];
+    return BlockList{chosen_.data() + sel * size_t(topk), n_chosen, first, n_chosen + own - first + 1};
+  };
+  const auto chunks_of = [&](const BlockList& list) { return (list.n_blocks + per_chunk - 1) / per_chunk; };
+  // Queries and limits of (tile, g) into the thread's scratch.
+  const auto load_tile = [&](const Tile& tile, int64_t g, const FlashShape& shape, float* qt, int32_t* limit) {
+    flash_load_queries(shape, q_.data() + tile.begin * q_dim + g * group * hd, group, q_dim, scale, qt);
+    for (int64_t r = 0; r < shape.ld; ++r)
+      limit[r] = int32_t(pos0 + tile.begin + std::min(r / group, tile.end - tile.begin - 1));
+  };
+  // The state of chunk c of (tile, g).
+  const auto chunk_state = [&](const Tile& tile, int64_t g, const BlockList& list, int64_t c, const FlashShape& shape,
+                               const float* qt, const int32_t* limit, FlashState st, float* scratch) {
+    flash_reset(shape, st);
+    const int64_t first = pos0 + tile.begin, last = pos0 + tile.end - 1;
+    const auto rows = [&](int64_t i, int which) {
+      const int64_t j0 = list.block(i) * bs;
+      return static_cast<const uint16_t*>(which == 0 ? kv_.key(seq, j0, layer) : kv_.value(seq, j0, layer)) + g * hd;
+    };
+    for (int64_t i = c * per_chunk, e = std::min(list.n_blocks, i + per_chunk); i < e; ++i) {
+      const int64_t j0 = list.block(i) * bs, run = std::min(bs, last - j0 + 1);
+      if (i + 1 < list.n_blocks) {  // the next run streams in while this one is computed
+        const int64_t next_run = std::min(bs, last - list.block(i + 1) * bs + 1);
+        flash_prefetch(rows(i + 1, 0), stride * 2, next_run, hd * 2);
+        flash_prefetch(rows(i + 1, 1), stride * 2, next_run, hd * 2);
+      }
+      flash_block(shape, qt, rows(i, 0), rows(i, 1), stride, run, j0, j0 + run - 1 > first ? limit : nullptr, st,
+                  scratch);
+    }
+  };
+  const auto shape_of = [&](const Tile& tile) { return FlashShape(group * (tile.end - tile.begin), hd); };
+  const int64_t n_tasks = int64_t(tiles_.size()) * n_kv;
+
+  if (n_tasks >= 2 * pool_.size()) {
+    pool_.parallel_for(n_tasks, [&](int64_t begin, int64_t end, int thread) {
+      float* qt = flash_scratch_[size_t(thread)].data();
+      float* total = qt + widest.qt_floats();
+      float* part = total + state_room;
+      float* scratch = part + state_room;
+      int32_t* limit = flash_limits_[size_t(thread)].data();
+      for (int64_t task = begin; task < end; ++task) {
+        const Tile& tile = tiles_[size_t(task / n_kv)];
+        const int64_t g = task % n_kv;
+        const FlashShape shape = shape_of(tile);
+        const BlockList list = list_of(tile, g);
+        load_tile(tile, g, shape, qt, limit);
+        flash_reset(shape, FlashState(shape, total));
+        for (int64_t c = 0, nc = chunks_of(list); c < nc; ++c) {
+          chunk_state(tile, g, list, c, shape, qt, limit, FlashState(shape, part), scratch);
+          flash_merge(shape, FlashState(shape, total), FlashState(shape, part));
+        }
+        flash_output(shape, FlashState(shape, total), attn_.data() + tile.begin * q_dim + g * group * hd, group, q_dim);
+      }
+    });
+    return;
+  }
+  // Flash-decoding: a task per chunk, its state kept in flash_parts_, then the merges. Parts run
+  // chunk by chunk with the KV heads of a chunk adjacent, so a thread reads whole cache rows.
+  split_first_.assign(size_t(n_tasks) + 1, 0);
+  for (int64_t i = 0; i < n_tasks; ++i)
+    split_first_[size_t(i) + 1] = split_first_[size_t(i)] + chunks_of(list_of(tiles_[size_t(i / n_kv)], i % n_kv));
+  const int64_t n_parts = split_first_.back();
+  split_parts_.clear();
+  part_slot_.assign(size_t(n_parts), 0);
+  for (int64_t tile = 0; tile < int64_t(tiles_.size()); ++tile) {
+    int64_t most = 0;
+    for (int64_t g = 0; g < n_kv; ++g) most = std::max(most, split_first_[size_t(tile * n_kv + g) + 1] - split_first_[size_t(tile * n_kv + g)]);
+    for (int64_t c = 0; c < most; ++c)
+      for (int64_t g = 0, task = tile * n_kv; g < n_kv; ++g, ++task)
+        if (split_first_[size_t(task)] + c < split_first_[size_t(task) + 1]) {
+          part_slot_[size_t(split_first_[size_t(task)] + c)] = int64_t(split_parts_.size());
+          split_parts_.push_back({task, c});
+        }
+  }
+  if (flash_parts_.size() < size_t(n_parts) * state_room) flash_parts_.resize(size_t(n_parts) * state_room);
+  pool_.parallel_for(n_parts, [&](int64_t begin, int64_t end, int thread) {
+    float* qt = flash_scratch_[size_t(thread)].data();
+    float* scratch = qt + widest.qt_floats() + 2 * state_room;
+    int32_t* limit = flash_limits_[size_t(thread)].data();
+    int64_t loaded = -1;
+    for (int64_t p = begin; p < end; ++p) {
+      const SplitPart part = split_parts_[size_t(p)];
+      const Tile& tile = tiles_[size_t(part.task / n_kv)];
+      const int64_t g = part.task % n_kv;
+      const FlashShape shape = shape_of(tile);
+      if (part.task != loaded) load_tile(tile, g, shape, qt, limit);
+      loaded = part.task;
+      chunk_state(tile, g, list_of(tile, g), part.chunk, shape, qt, limit,
+                  FlashState(shape, flash_parts_.data() + size_t(p) * state_room), scratch);
+    }
+  });
+  pool_.parallel_for(n_tasks, [&](int64_t begin, int64_t end, int thread) {
+    float* total = flash_scratch_[size_t(thread)].data() + widest.qt_floats();
+    for (int64_t task = begin; task < end; ++task) {
+      const Tile& tile = tiles_[size_t(task / n_kv)];
+      const int64_t g = task % n_kv;
+      const FlashShape shape = shape_of(tile);
+      flash_reset(shape, FlashState(shape, total));
+      for (int64_t c = split_first_[size_t(task)]; c < split_first_[size_t(task) + 1]; ++c)
+        flash_merge(shape, FlashState(shape, total),
+                    FlashState(shape, flash_parts_.data() + size_t(part_slot_[size_t(c)]) * state_room));
+      flash_output(shape, FlashState(shape, total), attn_.data() + tile.begin * q_dim + g * group * hd, group, q_dim);
     }
   });
 }

@@ -71,6 +71,7 @@ class Context {
   // xn_ = rms_norm(x_) * weight for n tokens (the pool splits the tokens of a long batch).
   void norm_rows(const std::vector<float>& weight, int64_t n);
   void attention(const KvSequence& seq, int layer, int64_t pos0, int64_t n);
+  void attention_f16(const KvSequence& seq, int layer, int64_t pos0, int64_t n, bool sparse);
 
   const Model& model_;
   ContextParams params_;
@@ -79,7 +80,23 @@ class Context {
   MatmulScratch mm_;
   // Per-batch activations, [tokens][width].
   std::vector<float> x_, xn_, q_, k_, v_, attn_, proj_, gate_, up_;
-  std::vector<std::vector<float>> scores_;  // per thread: attention weights over positions
+  std::vector<std::vector<float>> scores_;  // per thread: attention weights over positions (F32 KV)
+  // F16 KV (flash attention): tiles of a batch's tokens [begin, end); per thread scratch and
+  // row limits. A split batch: chunk states (flash_parts_) in run order (split_parts_: which
+  // tile × KV head task and chunk), and per task its first chunk in part_slot_ (split_first_),
+  // which maps (task, chunk) to the state's index.
+  struct Tile {
+    int64_t begin, end;
+  };
+  struct SplitPart {
+    int64_t task, chunk;
+  };
+  std::vector<Tile> tiles_;
+  std::vector<std::vector<float>> flash_scratch_;
+  std::vector<std::vector<int32_t>> flash_limits_;
+  std::vector<float> flash_parts_;
+  std::vector<SplitPart> split_parts_;
+  std::vector<int64_t> split_first_, part_slot_;
   // Sparse attention: a selector per thread; per (token, KV head) of a batch the chosen blocks
   // (topk slots), their count (-1: dense) and the first window block.
   std::vector<BlockSelector> selectors_;

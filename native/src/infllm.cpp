@@ -5,25 +5,13 @@
 #include <limits>
 #include <stdexcept>
 
-#include "kernels/attention.h"
-#include "kernels/float_dot.h"
+#include "kernels/flash_attention.h"
 #include "kernels/half.h"
 #include "kernels/ops.h"
 #include "kv_cache.h"
 
 namespace ls {
 namespace {
-
-// scale * (row_r · q) for n_rows rows `stride` elements apart, F16 or F32 per the cache type.
-void row_scores(KvType type, const void* rows, int64_t stride, int64_t n_rows, const float* q, int64_t n, float scale,
-                float* out) {
-  if (type == KvType::F16) {
-    f16_key_scores(static_cast<const uint16_t*>(rows), stride, n_rows, q, n, scale, out);
-    return;
-  }
-  const float* r = static_cast<const float*>(rows);
-  for (int64_t j = 0; j < n_rows; ++j) out[j] = dot_vec_f32(r + j * stride, q, n) * scale;
-}
 
 int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
@@ -103,47 +91,63 @@ int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int laye
   }
   const int64_t init = std::min(sp.init_blocks, n_cand);
   const float scale = 1.0f / std::sqrt(float(head_dim));
-  const KvType type = kv.type();
-  const int64_t stride = kv.kv_dim(), off = kv_head * head_dim;
-  const size_t elem = kv.elem_bytes();
   const float inf = std::numeric_limits<float>::infinity();
   block_scores_.assign(size_t(n_cand), -inf);
   for (int64_t b = 0; b < init; ++b) block_scores_[size_t(b)] = inf;
+
+  // Scores of all the group's heads against compressed keys [0, n) (key j's summary row from
+  // row_of(j)), 64 keys a kernel call: out[h * n + j] = q_h · key_j / √d.
+  const FlashShape shape(group, head_dim);
+  qt_.resize(shape.qt_floats());
+  scratch_.resize(shape.scratch_floats());
+  tile_scores_.resize(size_t(kFlashRunKeys * shape.ld));
+  flash_load_queries(shape, q, group, 0, scale, qt_.data());
+  const int64_t off = kv_head * head_dim;
+  const size_t elem = kv.elem_bytes();
+  const auto group_scores = [&](int64_t n, auto&& row_of, std::vector<float>& out) {
+    out.resize(size_t(group * n));
+    const void* rows[2][kFlashRunKeys];  // this call's rows and the next's, prefetched meanwhile
+    const auto gather = [&](int64_t j0, const void** to) {
+      for (int64_t j = 0, run = std::min(kFlashRunKeys, n - j0); j < run; ++j) {
+        to[j] = static_cast<const uint8_t*>(row_of(j0 + j)) + off * elem;
+        flash_prefetch(to[j], 0, 1, head_dim * int64_t(elem));
+      }
+    };
+    gather(0, rows[0]);
+    for (int64_t j0 = 0, cur = 0; j0 < n; j0 += kFlashRunKeys, cur ^= 1) {
+      const int64_t run = std::min(kFlashRunKeys, n - j0);
+      if (j0 + run < n) gather(j0 + run, rows[cur ^ 1]);
+      flash_scores(shape, qt_.data(), rows[cur], kv.type() == KvType::F16, run, tile_scores_.data(), scratch_.data());
+      for (int64_t j = 0; j < run; ++j)
+        for (int64_t h = 0; h < group; ++h) out[size_t(h * n + j0 + j)] = tile_scores_[size_t(j * shape.ld + h)];
+    }
+  };
 
   // Visible fine kernels overlapping the scored blocks [init, n_cand).
   const int64_t j_lo = std::max<int64_t>(0, ceil_div(bs * init - k + 1, s));
   const int64_t j_hi = std::min(floor_div(bs * n_cand - 1, s), floor_div(pos + 1 - k, s));
   if (j_lo <= j_hi) {
     const int64_t n_j = j_hi - j_lo + 1;
-    // q_h · K1[j] * scale, [h][j - j_lo]; the kernels of one stored block are consecutive rows.
-    dots_.resize(size_t(group * n_j));
-    for (int64_t j = j_lo; j <= j_hi;) {
-      const int64_t last = j * s + k - 1, block = last / bs, slot = (last % bs + 1) / s - 1;
-      const int64_t run = std::min(sp.fine_per_block() - slot, j_hi - j + 1);
-      const uint8_t* rows = static_cast<const uint8_t*>(kv.summary(seq, block, layer, int(slot))) + off * elem;
-      for (int64_t h = 0; h < group; ++h)
-        row_scores(type, rows, stride, run, q + h * head_dim, head_dim, scale, dots_.data() + h * n_j + (j - j_lo));
-      j += run;
-    }
+    // q_h · K1[j] / √d, [h][j - j_lo]; fine key j is stored in the block holding its last token.
+    group_scores(n_j, [&](int64_t i) {
+      const int64_t last = (j_lo + i) * s + k - 1;
+      return kv.summary(seq, last / bs, layer, int((last % bs + 1) / s - 1));
+    }, dots_);
     // Softmax normaliser of each head over the visible coarse kernels.
     lse_.assign(size_t(group), 0.f);
     const int64_t n_coarse = pos + 1 >= 4 * k ? floor_div(pos + 1 - 4 * k, 4 * s) + 1 : 0;
     if (n_coarse > 0) {
-      kernel_scores_.resize(size_t(n_coarse));
+      group_scores(n_coarse, [&](int64_t j) {
+        const int64_t last = j * 4 * s + 4 * k - 1;
+        return kv.summary(seq, last / bs, layer, int(sp.fine_per_block() + (last % bs + 1) / (4 * s) - 1));
+      }, coarse_);
       for (int64_t h = 0; h < group; ++h) {
-        for (int64_t j = 0; j < n_coarse;) {
-          const int64_t last = j * 4 * s + 4 * k - 1, block = last / bs, slot = (last % bs + 1) / (4 * s) - 1;
-          const int64_t run = std::min(sp.coarse_per_block() - slot, n_coarse - j);
-          const uint8_t* rows =
-              static_cast<const uint8_t*>(kv.summary(seq, block, layer, int(sp.fine_per_block() + slot))) + off * elem;
-          row_scores(type, rows, stride, run, q + h * head_dim, head_dim, scale, kernel_scores_.data() + j);
-          j += run;
-        }
+        float* e = coarse_.data() + h * n_coarse;
         float m = -inf;
-        for (int64_t j = 0; j < n_coarse; ++j) m = std::max(m, kernel_scores_[size_t(j)]);
-        exp_shifted(kernel_scores_.data(), m, kernel_scores_.data(), n_coarse);
+        for (int64_t j = 0; j < n_coarse; ++j) m = std::max(m, e[j]);
+        exp_shifted(e, m, e, n_coarse);
         float sum = 0.f;
-        for (int64_t j = 0; j < n_coarse; ++j) sum += kernel_scores_[size_t(j)];
+        for (int64_t j = 0; j < n_coarse; ++j) sum += e[j];
         lse_[size_t(h)] = m + std::log(sum);
       }
     }

@@ -1,5 +1,5 @@
 // Each SIMD kernel level against the scalar one (and against exact arithmetic) on random
-// blocks, through the engine's own matmul and attention row kernels.
+// blocks, through the engine's own matmul kernels (attention: flash-attention.test.js).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -126,52 +126,6 @@ test('kernelMatmul rejects mismatched buffers with a named error', () => {
   assert.throws(() => native.kernelMatmul('sse', 'Q8_0', new Uint8Array(34), 1, 32, new Float32Array(32), 1), /level must be/);
   assert.throws(() => native.kernelMatmul('scalar', 'Q8_0', new Uint8Array(34), 1, 32, new Float32Array(31), 1), /x must hold/);
 });
-
-test('F16 attention rows: SIMD dot and axpy match scalar (exact on small integers, tails included)', () => {
-  const rand = rng(5);
-  for (const n of [64, 80, 7]) {
-    // Small integers are exact in f16 and their products/sums exact in f32.
-    const ints = Array.from({ length: n }, () => Math.floor(rand() * 17) - 8);
-    const k = new Uint16Array(ints.map((v) => (v === 0 ? 0 : halfOfSmallInt(v))));
-    const q = new Float32Array(n).map(() => Math.floor(rand() * 9) - 4);
-    const acc = new Float32Array(n).map(() => Math.floor(rand() * 9) - 4);
-    const dot = ints.reduce((s, v, i) => s + v * q[i], 0);
-    for (const level of LEVELS) {
-      assert.equal(native.kernelF16Dot(level, k, q), dot, `${level} dot, n=${n}`);
-      assert.deepEqual(native.kernelF16Axpy(level, 0.5, k, acc), new Float32Array(ints.map((v, i) => acc[i] + 0.5 * v)), `${level} axpy, n=${n}`);
-    }
-  }
-});
-
-test('F16 attention runs (strided rows of a KV block): SIMD scores and weighted sums match scalar exactly', () => {
-  const rand = rng(8);
-  for (const [n, stride, nRows] of [[64, 128, 64], [72, 80, 5], [7, 7, 3]]) {
-    const ints = Array.from({ length: (nRows - 1) * stride + n }, () => Math.floor(rand() * 17) - 8);
-    const rows = new Uint16Array(ints.map((v) => (v === 0 ? 0 : halfOfSmallInt(v))));
-    const q = new Float32Array(n).map(() => Math.floor(rand() * 9) - 4);
-    const w = new Float32Array(nRows).map(() => Math.floor(rand() * 9) / 8);
-    const scores = new Float32Array(nRows), sum = new Float32Array(n);
-    for (let j = 0; j < nRows; j++)
-      for (let i = 0; i < n; i++) {
-        scores[j] += 0.5 * ints[j * stride + i] * q[i];
-        sum[i] += w[j] * ints[j * stride + i];
-      }
-    for (const level of LEVELS) {
-      const r = native.kernelF16Rows(level, rows, stride, nRows, q, 0.5, w);
-      assert.deepEqual(r.scores, scores, `${level} scores, n=${n}`);
-      assert.deepEqual(r.sum, sum, `${level} sums, n=${n}`);
-    }
-  }
-});
-
-/** IEEE half bits of a nonzero integer |v| <= 2048. */
-function halfOfSmallInt(v) {
-  const sign = v < 0 ? 0x8000 : 0;
-  const a = Math.abs(v);
-  const e = Math.floor(Math.log2(a));
-  const mant = Math.round((a / 2 ** e - 1) * 1024);
-  return sign | ((e + 15) << 10) | mant;
-}
 
 test('memoryReadBandwidth measures a plausible rate and validates its arguments', () => {
   const bps = native.memoryReadBandwidth(64 * 2 ** 20, 2, 2);

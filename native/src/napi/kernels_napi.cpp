@@ -2,10 +2,12 @@
 //   kernelInfo() → { cpu: 'avx512'|'avx2'|'scalar', active: ... } (active honours LITSURVEY_KERNELS)
 //   kernelMatmul(level, type, weights: Uint8Array, rows, cols, x: Float32Array, nTokens, threads?)
 //     → Float32Array of nTokens * rows: y = W x through the engine's matmul at that kernel level
-//   kernelF16Dot(level, k: Uint16Array, q: Float32Array) → number
-//   kernelF16Axpy(level, a, v: Uint16Array, acc: Float32Array) → Float32Array (acc + a * v)
-//   kernelF16Rows(level, rows: Uint16Array, stride, nRows, q: Float32Array, scale, w: Float32Array)
-//     → { scores: Float32Array (scale * row·q per row), sum: Float32Array (Σ w[j] row_j) }
+//   kernelFlashAttention(level, k: Uint16Array, v: Uint16Array, stride, q: Float32Array, rows, headDim,
+//                        limits: Int32Array, tileRows) → Float32Array rows × headDim: softmax attention
+//     (scale 1/√headDim) of query row r over keys 0..limits[r] (key j's K/V rows at j * stride, F16),
+//     run as the engine does: tiles of tileRows rows, runs of 64 keys, chunks merged in order
+//   kernelFlashScores(level, keys: Uint16Array | Float32Array, nKeys, q: Float32Array, rows, headDim)
+//     → Float32Array rows × nKeys: q_r · key_j / √headDim through the selection's kernel
 //   memoryReadBandwidth(bytes, threads, sweeps = 5) → best read bandwidth in bytes per second
 //   sparseSelect(keys: Float32Array, queries: Float32Array, kvHeads, headDim, options?)
 //     → { blocks: Int32Array[] (per KV head), windowFirst }: the blocks InfLLM v2 sparse
@@ -13,14 +15,17 @@
 //     code (F32 KV cache, compressed keys built incrementally). keys: [nKeys][kvHeads][headDim]
 //     (after RoPE); queries: [heads][headDim], heads a multiple of kvHeads; options:
 //     { topk, kernelSize, kernelStride, initBlocks, windowSize } (defaults as the engine's).
+#include <algorithm>
+#include <climits>
 #include <cmath>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "infllm.h"
-#include "kernels/attention.h"
 #include "kernels/bandwidth.h"
 #include "kernels/cpu_features.h"
+#include "kernels/flash_attention.h"
 #include "kernels/matmul.h"
 #include "kernels/qgemm_packed.h"
 #include "kv_cache.h"
@@ -105,52 +110,85 @@ Napi::Value kernel_matmul(const Napi::CallbackInfo& info) {
   return y;
 }
 
-Napi::Value kernel_f16_dot(const Napi::CallbackInfo& info) {
-  const char* fn = "kernelF16Dot";
+Napi::Value kernel_flash_attention(const Napi::CallbackInfo& info) {
+  const char* fn = "kernelFlashAttention";
+  Napi::Env env = info.Env();
   const KernelLevel level = level_arg(info, fn);
   auto k = typed_arg<Napi::Uint16Array>(info, 1, napi_uint16_array, fn, "k must be a Uint16Array");
-  auto q = typed_arg<Napi::Float32Array>(info, 2, napi_float32_array, fn, "q must be a Float32Array");
-  if (k.ElementLength() != q.ElementLength()) throw Napi::RangeError::New(info.Env(), "kernelF16Dot: k and q lengths differ");
-  return Napi::Number::New(info.Env(), dot_f16_f32_at(level, k.Data(), q.Data(), int64_t(q.ElementLength())));
-}
-
-Napi::Value kernel_f16_axpy(const Napi::CallbackInfo& info) {
-  const char* fn = "kernelF16Axpy";
-  const KernelLevel level = level_arg(info, fn);
-  if (!info[1].IsNumber()) throw Napi::TypeError::New(info.Env(), "kernelF16Axpy: a must be a number");
-  const float a = info[1].As<Napi::Number>().FloatValue();
   auto v = typed_arg<Napi::Uint16Array>(info, 2, napi_uint16_array, fn, "v must be a Uint16Array");
-  auto acc = typed_arg<Napi::Float32Array>(info, 3, napi_float32_array, fn, "acc must be a Float32Array");
-  if (v.ElementLength() != acc.ElementLength()) throw Napi::RangeError::New(info.Env(), "kernelF16Axpy: v and acc lengths differ");
-  Napi::Float32Array out = Napi::Float32Array::New(info.Env(), acc.ElementLength());
-  for (size_t i = 0; i < acc.ElementLength(); ++i) out[i] = acc[i];
-  axpy_f16_at(level, a, v.Data(), out.Data(), int64_t(out.ElementLength()));
+  const int64_t stride = int_arg(info, 3, fn, "stride", 1, 1 << 16);
+  auto q = typed_arg<Napi::Float32Array>(info, 4, napi_float32_array, fn, "q must be a Float32Array");
+  const int64_t rows = int_arg(info, 5, fn, "rows", 1, 1024);
+  const int64_t hd = int_arg(info, 6, fn, "headDim", 1, stride);
+  auto limits = typed_arg<Napi::Int32Array>(info, 7, napi_int32_array, fn, "limits must be an Int32Array");
+  const int64_t tile_rows = int_arg(info, 8, fn, "tileRows", 1, rows);
+  if (q.ElementLength() != size_t(rows * hd) || limits.ElementLength() != size_t(rows))
+    throw Napi::RangeError::New(env, std::string(fn) + ": q must hold rows * headDim values and limits rows");
+  const int64_t n_keys = k.ElementLength() < size_t(hd) ? 0 : int64_t(k.ElementLength() - size_t(hd)) / stride + 1;
+  if (v.ElementLength() != k.ElementLength()) throw Napi::RangeError::New(env, std::string(fn) + ": k and v lengths differ");
+  for (size_t r = 0; r < size_t(rows); ++r)
+    if (limits[r] < 0 || limits[r] >= n_keys)
+      throw Napi::RangeError::New(env, std::string(fn) + ": limits must lie in 0..nKeys-1 (nKeys " + std::to_string(n_keys) + ")");
+  Napi::Float32Array out = Napi::Float32Array::New(env, size_t(rows * hd));
+  const float scale = 1.0f / std::sqrt(float(hd));
+  for (int64_t r0 = 0; r0 < rows; r0 += tile_rows) {
+    const FlashShape shape(std::min(tile_rows, rows - r0), hd);
+    std::vector<float> qt(shape.qt_floats()), total(shape.state_floats()), part(shape.state_floats()),
+        scratch(shape.scratch_floats());
+    std::vector<int32_t> limit(size_t(shape.ld), 0);
+    int32_t lo = INT32_MAX, hi = 0;
+    for (int64_t r = 0; r < shape.rows; ++r) {
+      limit[size_t(r)] = limits[size_t(r0 + r)];
+      lo = std::min(lo, limit[size_t(r)]);
+      hi = std::max(hi, limit[size_t(r)]);
+    }
+    flash_load_queries(shape, q.Data() + r0 * hd, 1, hd, scale, qt.data());
+    flash_reset(shape, FlashState(shape, total.data()));
+    const int64_t n_runs = hi / kFlashRunKeys + 1;
+    for (int64_t c = 0; c * kFlashChunkBlocks < n_runs; ++c) {
+      flash_reset(shape, FlashState(shape, part.data()));
+      for (int64_t b = c * kFlashChunkBlocks; b < std::min(n_runs, (c + 1) * kFlashChunkBlocks); ++b) {
+        const int64_t j0 = b * kFlashRunKeys, run = std::min(kFlashRunKeys, int64_t(hi) - j0 + 1);
+        flash_block_at(level, shape, qt.data(), k.Data() + j0 * stride, v.Data() + j0 * stride, stride, run, j0,
+                       j0 + run - 1 > lo ? limit.data() : nullptr, FlashState(shape, part.data()), scratch.data());
+      }
+      flash_merge_at(level, shape, FlashState(shape, total.data()), FlashState(shape, part.data()));
+    }
+    flash_output(shape, FlashState(shape, total.data()), out.Data() + r0 * hd, 1, hd);
+  }
   return out;
 }
 
-Napi::Value kernel_f16_rows(const Napi::CallbackInfo& info) {
-  const char* fn = "kernelF16Rows";
+Napi::Value kernel_flash_scores(const Napi::CallbackInfo& info) {
+  const char* fn = "kernelFlashScores";
   Napi::Env env = info.Env();
   const KernelLevel level = level_arg(info, fn);
-  auto rows = typed_arg<Napi::Uint16Array>(info, 1, napi_uint16_array, fn, "rows must be a Uint16Array");
-  const int64_t stride = int_arg(info, 2, fn, "stride", 1, 1 << 20);
-  const int64_t n_rows = int_arg(info, 3, fn, "nRows", 1, 1 << 20);
-  auto q = typed_arg<Napi::Float32Array>(info, 4, napi_float32_array, fn, "q must be a Float32Array");
-  if (!info[5].IsNumber()) throw Napi::TypeError::New(env, "kernelF16Rows: scale must be a number");
-  const float scale = info[5].As<Napi::Number>().FloatValue();
-  auto w = typed_arg<Napi::Float32Array>(info, 6, napi_float32_array, fn, "w must be a Float32Array");
-  const int64_t n = int64_t(q.ElementLength());
-  if (n < 1 || n > stride || w.ElementLength() != size_t(n_rows) ||
-      rows.ElementLength() < size_t((n_rows - 1) * stride + n))
-    throw Napi::RangeError::New(env, "kernelF16Rows: need q.length <= stride, w.length == nRows, rows long enough");
-  Napi::Float32Array scores = Napi::Float32Array::New(env, size_t(n_rows));
-  Napi::Float32Array sum = Napi::Float32Array::New(env, size_t(n));
-  f16_key_scores_at(level, rows.Data(), stride, n_rows, q.Data(), n, scale, scores.Data());
-  f16_weighted_rows_at(level, rows.Data(), stride, n_rows, w.Data(), n, sum.Data());
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("scores", scores);
-  o.Set("sum", sum);
-  return o;
+  const Napi::Value keys = info[1];
+  const bool f16 = keys.IsTypedArray() && keys.As<Napi::TypedArray>().TypedArrayType() == napi_uint16_array;
+  if (!f16 && !(keys.IsTypedArray() && keys.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array))
+    throw Napi::TypeError::New(env, std::string(fn) + ": keys must be a Uint16Array (F16) or a Float32Array");
+  const int64_t n_keys = int_arg(info, 2, fn, "nKeys", 1, 1 << 20);
+  auto q = typed_arg<Napi::Float32Array>(info, 3, napi_float32_array, fn, "q must be a Float32Array");
+  const int64_t rows = int_arg(info, 4, fn, "rows", 1, 1024);
+  const int64_t hd = int_arg(info, 5, fn, "headDim", 1, 4096);
+  const Napi::TypedArray key_array = keys.As<Napi::TypedArray>();
+  if (q.ElementLength() != size_t(rows * hd) || key_array.ElementLength() != size_t(n_keys * hd))
+    throw Napi::RangeError::New(env, std::string(fn) + ": q must hold rows * headDim values and keys nKeys * headDim");
+  const uint8_t* base = static_cast<const uint8_t*>(key_array.ArrayBuffer().Data()) + key_array.ByteOffset();
+  const size_t elem = f16 ? 2 : 4;
+  const FlashShape shape(rows, hd);
+  std::vector<float> qt(shape.qt_floats()), scratch(shape.scratch_floats()), st(size_t(kFlashRunKeys * shape.ld));
+  flash_load_queries(shape, q.Data(), 1, hd, 1.0f / std::sqrt(float(hd)), qt.data());
+  Napi::Float32Array out = Napi::Float32Array::New(env, size_t(rows * n_keys));
+  for (int64_t j0 = 0; j0 < n_keys; j0 += kFlashRunKeys) {
+    const int64_t run = std::min(kFlashRunKeys, n_keys - j0);
+    const void* ptrs[kFlashRunKeys];
+    for (int64_t j = 0; j < run; ++j) ptrs[j] = base + size_t((j0 + j) * hd) * elem;
+    flash_scores_at(level, shape, qt.data(), ptrs, f16, run, st.data(), scratch.data());
+    for (int64_t j = 0; j < run; ++j)
+      for (int64_t r = 0; r < rows; ++r) out[size_t(r * n_keys + j0 + j)] = st[size_t(j * shape.ld + r)];
+  }
+  return out;
 }
 
 Napi::Value memory_read_bandwidth_js(const Napi::CallbackInfo& info) {
@@ -227,9 +265,8 @@ Napi::Value sparse_select(const Napi::CallbackInfo& info) {
 Registrar reg("kernels", [](Napi::Env env, Napi::Object exports) {
   exports.Set("kernelInfo", Napi::Function::New(env, kernel_info, "kernelInfo"));
   exports.Set("kernelMatmul", Napi::Function::New(env, kernel_matmul, "kernelMatmul"));
-  exports.Set("kernelF16Dot", Napi::Function::New(env, kernel_f16_dot, "kernelF16Dot"));
-  exports.Set("kernelF16Axpy", Napi::Function::New(env, kernel_f16_axpy, "kernelF16Axpy"));
-  exports.Set("kernelF16Rows", Napi::Function::New(env, kernel_f16_rows, "kernelF16Rows"));
+  exports.Set("kernelFlashAttention", Napi::Function::New(env, kernel_flash_attention, "kernelFlashAttention"));
+  exports.Set("kernelFlashScores", Napi::Function::New(env, kernel_flash_scores, "kernelFlashScores"));
   exports.Set("sparseSelect", Napi::Function::New(env, sparse_select, "sparseSelect"));
   exports.Set("memoryReadBandwidth", Napi::Function::New(env, memory_read_bandwidth_js, "memoryReadBandwidth"));
 });

@@ -1,0 +1,75 @@
+// Flash-style attention over an F16 KV cache for one KV head: a tile of query rows (a GQA
+// group's heads × a few tokens) against runs of up to 64 keys (one KV block's consecutive
+// positions), with an online (running max / running sum) softmax and P·V accumulated in F32.
+//
+// Each block run is converted to F32 once per tile; scores come from a register-blocked GEMM
+// whose vector lanes are query rows (a key element broadcast against the rows' query element),
+// so every per-row quantity (max, sum, the output accumulator) is a lane and a row's arithmetic
+// never depends on which other rows share the tile: the engine may tile tokens freely.
+//
+// Keys are folded in chunks: a chunk (kFlashChunkBlocks consecutive runs of a row's attended
+// list) starts from an empty state, and chunk states are merged left to right. A row's result
+// depends only on its own runs and chunk boundaries, never on tiling, threads or whether the
+// chunks were computed in one task (prefill) or in parallel then merged (flash-decoding).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/cpu_features.h"
+
+namespace ls {
+
+constexpr int64_t kFlashRunKeys = 64;      // keys per run at most (KvCache::kBlockTokens)
+constexpr int64_t kFlashChunkBlocks = 8;   // runs per chunk
+
+// A tile's geometry: `rows` query rows of head_dim `hd`. Per-row arrays have ld lanes (rows
+// rounded up to 16), per-dim arrays hdp rows (hd rounded up to 8).
+struct FlashShape {
+  int64_t rows, hd, ld, hdp;
+  FlashShape(int64_t rows_, int64_t hd_) : rows(rows_), hd(hd_), ld((rows_ + 15) / 16 * 16), hdp((hd_ + 7) / 8 * 8) {}
+  size_t state_floats() const { return size_t(ld * (2 + hdp)); }
+  size_t qt_floats() const { return size_t(hd * ld); }
+  size_t scratch_floats() const { return size_t(2 * kFlashRunKeys * hdp + kFlashRunKeys * ld + ld); }
+};
+
+// Online-softmax state of a tile's rows, in one block of shape.state_floats() floats:
+// running max m [ld], running sum l [ld], acc [hdp][ld] = Σ exp(score - m) v (transposed).
+struct FlashState {
+  float* m;
+  float* l;
+  float* acc;
+  FlashState(const FlashShape& s, float* mem) : m(mem), l(mem + s.ld), acc(mem + 2 * s.ld) {}
+};
+
+// Rows are tokens × heads: row r is head r % heads of token r / heads, at
+// q + (r / heads) * token_stride + (r % heads) * hd (likewise for the output).
+// Writes qt[i * ld + r] = scale * q_r[i], padding lanes zero.
+void flash_load_queries(const FlashShape& s, const float* q, int64_t heads, int64_t token_stride, float scale,
+                        float* qt);
+// Asks for n rows of `bytes` bytes, `stride` bytes apart, to be brought into cache (the next
+// run's keys or values while this one is computed).
+void flash_prefetch(const void* rows, int64_t stride, int64_t n, int64_t bytes);
+// An empty state (m = -inf, l = 0, acc = 0).
+void flash_reset(const FlashShape& s, FlashState st);
+// Adds the run of n (1..64) keys at positions pos..pos+n-1 to st: key j's K and V rows at
+// k + j * stride and v + j * stride (F16). limit (ld lanes, or null for none): row r only sees
+// positions <= limit[r]; the others add nothing, bit for bit as if they were not in the run.
+void flash_block(const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n,
+                 int64_t pos, const int32_t* limit, FlashState st, float* scratch);
+// into = into ⊕ part (the online-softmax merge; an empty part leaves into unchanged).
+void flash_merge(const FlashShape& s, FlashState into, FlashState part);
+// out_r[i] = acc[i][r] / l[r] for the rows (0 for a row that saw no key).
+void flash_output(const FlashShape& s, FlashState st, float* out, int64_t heads, int64_t token_stride);
+// Scores for block selection: out[j * ld + r] = qt-row r · key j for n (<= 64) key rows, row j
+// at keys[j], head_dim values, F16 or F32 (keys_f16).
+void flash_scores(const FlashShape& s, const float* qt, const void* const* keys, bool keys_f16, int64_t n, float* out,
+                  float* scratch);
+
+// Fixed-level variants (tests compare the levels with a scalar reference).
+void flash_block_at(KernelLevel level, const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v,
+                    int64_t stride, int64_t n, int64_t pos, const int32_t* limit, FlashState st, float* scratch);
+void flash_merge_at(KernelLevel level, const FlashShape& s, FlashState into, FlashState part);
+void flash_scores_at(KernelLevel level, const FlashShape& s, const float* qt, const void* const* keys, bool keys_f16,
+                     int64_t n, float* out, float* scratch);
+
+}  // namespace ls

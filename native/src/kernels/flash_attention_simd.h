@@ -1,0 +1,179 @@
+// The flash-attention kernel body shared by the scalar, AVX2 and AVX-512 translation units.
+// Each defines, in an anonymous namespace, `struct Vec` (W lanes of float; see the scalar one
+// in flash_attention.cpp for the members) before including this, the SIMD ones inside their
+// own `#pragma GCC target` region, and gets `kFlashKernels`, its FlashKernelSet.
+//
+// Lanes are query rows. Every lane goes through the same operations in the same order whatever
+// the register blocking (G vectors of rows × J keys or C dims), so a row's bits do not depend
+// on the tile it is in.
+#pragma once
+
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/flash_attention_impl.h"
+
+namespace ls {
+namespace {
+
+using VT = typename Vec::T;
+
+// Calls fn(std::integral_constant<int, G>, first vector) over nv vectors of rows, G vectors at a
+// time, G halving down to 1 for the rest.
+template <int G, class Fn>
+[[gnu::always_inline]] inline void for_slabs(int64_t v0, int64_t nv, Fn&& fn) {
+  for (; v0 + G <= nv; v0 += G) fn(std::integral_constant<int, G>{}, v0);
+  if constexpr (G > 1) for_slabs<G / 2>(v0, nv, fn);
+}
+
+int64_t vectors_for(int64_t rows) { return (rows + Vec::W - 1) / Vec::W; }
+
+// Row j of K or V (at row(j), F16 or F32) as an F32 row hdp wide, zero padded, for j < n;
+// rows n..n_pad-1 zero.
+template <class Row>
+void convert_rows(Row row, bool f16, int64_t n, int64_t n_pad, int64_t hd, int64_t hdp, float* dst) {
+  for (int64_t j = 0; j < n; ++j) {
+    float* d = dst + j * hdp;
+    if (f16)
+      Vec::convert_f16(static_cast<const uint16_t*>(row(j)), hd, d);
+    else
+      std::memcpy(d, row(j), size_t(hd) * sizeof(float));
+    for (int64_t i = hd; i < hdp; ++i) d[i] = 0.f;
+  }
+  std::memset(dst + n * hdp, 0, size_t((n_pad - n) * hdp) * sizeof(float));
+}
+
+// st[j][lanes] = Σ_i kf[j][i] qt[i][lanes] for j < n_pad (a multiple of 16), G row vectors from v0.
+template <int G>
+void scores_slab(const float* kf, int64_t hd, int64_t hdp, int64_t n_pad, const float* qt, int64_t ld, int64_t v0,
+                 float* st) {
+  constexpr int J = Vec::kAcc / G > 0 ? Vec::kAcc / G : 1;
+  const int64_t lane0 = v0 * Vec::W;
+  for (int64_t j0 = 0; j0 < n_pad; j0 += J) {
+    VT acc[J][G];
+    for (int jj = 0; jj < J; ++jj)
+      for (int g = 0; g < G; ++g) acc[jj][g] = Vec::zero();
+    const float* krow = kf + j0 * hdp;
+    for (int64_t i = 0; i < hd; ++i) {
+      VT q[G];
+      for (int g = 0; g < G; ++g) q[g] = Vec::load(qt + i * ld + lane0 + g * Vec::W);
+      for (int jj = 0; jj < J; ++jj) {
+        const VT b = Vec::bcast(krow + jj * hdp + i);
+        for (int g = 0; g < G; ++g) acc[jj][g] = Vec::fma(b, q[g], acc[jj][g]);
+      }
+    }
+    for (int jj = 0; jj < J; ++jj)
+      for (int g = 0; g < G; ++g) Vec::store(st + (j0 + jj) * ld + lane0 + g * Vec::W, acc[jj][g]);
+  }
+}
+
+void scores_all(const FlashShape& s, const float* kf, int64_t n_pad, const float* qt, float* st) {
+  for_slabs<Vec::kMaxG>(0, vectors_for(s.rows), [&](auto g, int64_t v0) {
+    scores_slab<decltype(g)::value>(kf, s.hd, s.hdp, n_pad, qt, s.ld, v0, st);
+  });
+}
+
+// The online-softmax step over a run's scores (in place: st becomes exp(score - new max)):
+// masks, the new max, alpha = exp(old max - new max), l = l * alpha + Σ p.
+void softmax_step(const FlashShape& s, int64_t n, int64_t pos, const int32_t* limit, float* st, FlashState state,
+                  float* alpha) {
+  const VT neg_inf = Vec::set1(-__builtin_inff());
+  for (int64_t v = 0, nv = vectors_for(s.rows); v < nv; ++v) {
+    const int64_t lane = v * Vec::W;
+    const VT m_old = Vec::load(state.m + lane);
+    VT top = neg_inf;
+    if (limit) {
+      const typename Vec::L lim = Vec::load_limit(limit + lane);
+      for (int64_t j = 0; j < n; ++j) {
+        const VT x = Vec::mask_after(Vec::load(st + j * s.ld + lane), lim, int32_t(pos + j));
+        Vec::store(st + j * s.ld + lane, x);
+        top = Vec::max(top, x);
+      }
+    } else {
+      for (int64_t j = 0; j < n; ++j) top = Vec::max(top, Vec::load(st + j * s.ld + lane));
+    }
+    const VT m_new = Vec::max(m_old, top);
+    const VT shift = Vec::finite_or_zero(m_new);
+    const VT a = Vec::exp(Vec::sub(m_old, shift));
+    VT sum = Vec::zero();
+    for (int64_t j = 0; j < n; ++j) {
+      const VT p = Vec::exp(Vec::sub(Vec::load(st + j * s.ld + lane), shift));
+      Vec::store(st + j * s.ld + lane, p);
+      sum = Vec::add(sum, p);
+    }
+    Vec::store(state.l + lane, Vec::fma(Vec::load(state.l + lane), a, sum));
+    Vec::store(state.m + lane, m_new);
+    Vec::store(alpha + lane, a);
+  }
+}
+
+// acc[c][lanes] = acc[c][lanes] * alpha + Σ_j vf[j][c] p[j][lanes], G row vectors from v0.
+template <int G>
+void values_slab(const float* vf, int64_t hdp, int64_t n, const float* p, int64_t ld, int64_t v0, const float* alpha,
+                 float* acc) {
+  constexpr int C = Vec::kAcc / G >= 8 ? 8 : Vec::kAcc / G > 0 ? Vec::kAcc / G : 1;
+  const int64_t lane0 = v0 * Vec::W;
+  VT a[G];
+  for (int g = 0; g < G; ++g) a[g] = Vec::load(alpha + lane0 + g * Vec::W);
+  for (int64_t c0 = 0; c0 < hdp; c0 += C) {
+    VT o[C][G];
+    for (int cc = 0; cc < C; ++cc)
+      for (int g = 0; g < G; ++g) o[cc][g] = Vec::mul(Vec::load(acc + (c0 + cc) * ld + lane0 + g * Vec::W), a[g]);
+    for (int64_t j = 0; j < n; ++j) {
+      VT pj[G];
+      for (int g = 0; g < G; ++g) pj[g] = Vec::load(p + j * ld + lane0 + g * Vec::W);
+      const float* vrow = vf + j * hdp + c0;
+      for (int cc = 0; cc < C; ++cc) {
+        const VT b = Vec::bcast(vrow + cc);
+        for (int g = 0; g < G; ++g) o[cc][g] = Vec::fma(b, pj[g], o[cc][g]);
+      }
+    }
+    for (int cc = 0; cc < C; ++cc)
+      for (int g = 0; g < G; ++g) Vec::store(acc + (c0 + cc) * ld + lane0 + g * Vec::W, o[cc][g]);
+  }
+}
+
+void block_impl(const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n,
+                int64_t pos, const int32_t* limit, FlashState state, float* scratch) {
+  float* kf = scratch;
+  float* vf = kf + kFlashRunKeys * s.hdp;
+  float* st = vf + kFlashRunKeys * s.hdp;
+  float* alpha = st + kFlashRunKeys * s.ld;
+  const int64_t n_pad = (n + 15) / 16 * 16;
+  convert_rows([&](int64_t j) { return k + j * stride; }, true, n, n_pad, s.hd, s.hdp, kf);
+  convert_rows([&](int64_t j) { return v + j * stride; }, true, n, n, s.hd, s.hdp, vf);
+  scores_all(s, kf, n_pad, qt, st);
+  softmax_step(s, n, pos, limit, st, state, alpha);
+  for_slabs<Vec::kMaxG>(0, vectors_for(s.rows), [&](auto g, int64_t v0) {
+    values_slab<decltype(g)::value>(vf, s.hdp, n, st, s.ld, v0, alpha, state.acc);
+  });
+}
+
+void merge_impl(const FlashShape& s, FlashState into, FlashState part) {
+  for (int64_t v = 0, nv = vectors_for(s.rows); v < nv; ++v) {
+    const int64_t lane = v * Vec::W;
+    const VT mi = Vec::load(into.m + lane), mp = Vec::load(part.m + lane);
+    const VT m = Vec::max(mi, mp), shift = Vec::finite_or_zero(m);
+    const VT a = Vec::exp(Vec::sub(mi, shift)), b = Vec::exp(Vec::sub(mp, shift));
+    Vec::store(into.l + lane, Vec::fma(Vec::load(into.l + lane), a, Vec::mul(Vec::load(part.l + lane), b)));
+    Vec::store(into.m + lane, m);
+    for (int64_t c = 0; c < s.hdp; ++c) {
+      float* x = into.acc + c * s.ld + lane;
+      Vec::store(x, Vec::fma(Vec::load(x), a, Vec::mul(Vec::load(part.acc + c * s.ld + lane), b)));
+    }
+  }
+}
+
+void scores_impl(const FlashShape& s, const float* qt, const void* const* keys, bool keys_f16, int64_t n, float* out,
+                 float* scratch) {
+  const int64_t n_pad = (n + 15) / 16 * 16;
+  convert_rows([&](int64_t j) { return keys[j]; }, keys_f16, n, n_pad, s.hd, s.hdp, scratch);
+  float* st = scratch + kFlashRunKeys * s.hdp;
+  scores_all(s, scratch, n_pad, qt, st);
+  std::memcpy(out, st, size_t(n * s.ld) * sizeof(float));
+}
+
+const FlashKernelSet kFlashKernels{block_impl, merge_impl, scores_impl};
+
+}  // namespace
+}  // namespace ls
