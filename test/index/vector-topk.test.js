@@ -108,6 +108,7 @@ test('n beyond the rows, n = 0, zero vectors and a zero query', () => {
   assert.equal(native.vectorTopK(store, query, 500).rows.length, 50);
   assert.equal(native.vectorTopK(store, query, 0).rows.length, 0);
   assertExact(store, new Float32Array(dim), 5, null, 'zero query: all cosines 0, lowest rows first');
+  assertExact(store, new Float32Array(dim), 5, Uint8Array.from({ length: 50 }, (_, r) => r % 3), 'zero query, masked');
 });
 
 test('masks: only kept rows, in exact order, also when fewer than n are kept', () => {

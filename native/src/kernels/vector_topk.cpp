@@ -189,13 +189,20 @@ int64_t vector_topk(const QuantizedRows& v, const float* query, int64_t n, const
   if (!stats) stats = &local;
   *stats = TopKStats{};
   if (n <= 0) return 0;
+  if (qnorm == 0) {
+    // Every cosine is 0: the first n kept rows.
+    int64_t out = 0;
+    for (int64_t r = 0; r < v.rows && out < n; ++r)
+      if (!mask || mask[r]) rows_out[out] = uint32_t(r), scores_out[out++] = 0;
+    return out;
+  }
 
   // The query as int8 codes d with step t, and its residual norm |q/|q| - t d|_2.
   std::vector<int8_t> d(size_t(dim), 0);
   double t = 0;
   float qres = 0;
   int64_t dsum = 0;
-  if (qnorm > 0) {
+  {
     double peak = 0;
     for (int64_t j = 0; j < dim; ++j) peak = std::max(peak, std::fabs(double(query[j])) / qnorm);
     t = round_up(peak / 127);
