@@ -1,20 +1,16 @@
 // npm run bench:server — HTTP load on the web service while it writes surveys: 50 connections for
 // 30 s on /api/search cycling through ≥ 200 distinct queries, then on GET /api/surveys/:id, with
 // extractive survey jobs running in the server's worker the whole time. Uses the configured
-// index (./data by default; built from the corpus bundle once when missing).
-import { createRequire } from 'node:module';
+// index (./data by default; built from the corpus bundle once when missing). The load comes from
+// a child process (load-client.ts), so the figures measure the server, not the load generator.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { PaperIndex } from '../index/paper-index.js';
 import { startServer } from '../server/serve.js';
 import { table } from './common.js';
-
-interface CannonRequest {
-  method?: string;
-  path?: string;
-  headers?: Record<string, string>;
-  setupRequest?: (req: CannonRequest) => CannonRequest;
-}
+import type { LoadJob } from './load-client.js';
 
 interface CannonResult {
   latency: { p50: number; p99: number; average: number; max: number };
@@ -25,9 +21,16 @@ interface CannonResult {
   statusCodeStats: Record<string, { count: number }>;
 }
 
-type Cannon = (opts: { url: string; connections: number; duration: number; requests?: CannonRequest[]; headers?: Record<string, string> }) => Promise<CannonResult>;
-
-const autocannon = createRequire(import.meta.url)('autocannon') as Cannon;
+/** Runs one load in a child process (load-client.ts) and returns autocannon's result. */
+function load(job: LoadJob): Promise<CannonResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./load-client.js', import.meta.url)), { stdio: 'inherit' });
+    child.once('message', (result) => resolve(result as CannonResult));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the load generator exited with code ${code} before answering`)));
+    child.send(job);
+  });
+}
 
 interface Row {
   endpoint: string;
@@ -73,22 +76,14 @@ async function main(): Promise<void> {
     await fetch(`${server.url}/api/search?q=warm+up`);
 
     const rows: Row[] = [];
-    let q = 0;
-    const searchRequests = [{ method: 'GET', setupRequest: (req: CannonRequest) => ({ ...req, path: `/api/search?k=10&q=${encodeURIComponent(queries[q++ % queries.length]!)}` }) }];
-    const search = await autocannon({ url: server.url, connections, duration, requests: searchRequests });
+    const searchPaths = queries.map((query) => `/api/search?k=10&q=${encodeURIComponent(query)}`);
+    const search = await load({ url: server.url, connections, duration, paths: searchPaths });
     rows.push({ endpoint: `GET /api/search (${queries.length} distinct queries)`, result: search, surveysRunning: JSON.stringify(await states()) });
     // One connection: the service time of a search without queueing behind 49 others.
-    const single = await autocannon({ url: server.url, connections: 1, duration: Math.max(5, Math.round(duration / 3)), requests: searchRequests });
+    const single = await load({ url: server.url, connections: 1, duration: Math.max(5, Math.round(duration / 3)), paths: searchPaths });
     rows.push({ endpoint: 'GET /api/search, 1 connection', result: single, surveysRunning: JSON.stringify(await states()) });
 
-    const watched = jobIds[jobIds.length - 1]!;
-    let j = 0;
-    const status = await autocannon({
-      url: server.url,
-      connections,
-      duration,
-      requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/api/surveys/${jobIds[j++ % jobIds.length] ?? watched}` }) }],
-    });
+    const status = await load({ url: server.url, connections, duration, paths: jobIds.map((id) => `/api/surveys/${id}`) });
     rows.push({ endpoint: `GET /api/surveys/:id (${jobIds.length} jobs)`, result: status, surveysRunning: JSON.stringify(await states()) });
 
     const limited = (r: CannonResult) => r.statusCodeStats['429']?.count ?? 0;

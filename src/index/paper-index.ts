@@ -109,10 +109,16 @@ export class PaperIndex {
     return this.resident.vectors;
   }
 
+  /** The resident vectors of the table version this handle has open, or null when they are not kept. */
+  residentVectors(): Promise<ResidentVectors> | null {
+    return this.resident && this.resident.table === this.table ? this.resident.vectors : null;
+  }
+
   /** The stored vectors of rows by row id, in order, skipping ids not in the table. */
   async vectorsOf(ids: readonly bigint[]): Promise<Float32Array[]> {
-    if (this.resident?.table === this.table) {
-      const vectors = await this.resident.vectors;
+    const resident = this.residentVectors();
+    if (resident) {
+      const vectors = await resident;
       return ids.map((id) => vectors.get(id)).filter((v): v is Float32Array => v !== undefined);
     }
     const rows = await this.takeRows(ids, ['vector']);

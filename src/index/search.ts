@@ -97,8 +97,15 @@ async function textRowIds(index: PaperIndex, query: string, n: number, where?: s
   return rowIds(await textQuery(index, query, n, where).select(['_score']).withRowId().toArrow());
 }
 
-/** Row ids of the `n` nearest stored vectors by cosine distance, nearest first. */
-async function vectorRowIds(index: PaperIndex, vector: Float32Array, n: number, where?: string): Promise<bigint[]> {
+/**
+ * Row ids of the `n` nearest stored vectors by cosine distance, nearest first: exact, from memory,
+ * where the vectors are resident (a server and its survey threads); otherwise LanceDB's IVF index
+ * (approximate: it probes NPROBES partitions), as a one-off CLI search does.
+ */
+async function vectorRowIds(index: PaperIndex, vector: Float32Array, n: number, filters?: SearchFilters): Promise<bigint[]> {
+  const resident = index.residentVectors();
+  if (resident) return (await resident).nearest(vector, n, filters);
+  const where = filterSql(filters);
   let q = index.papers().vectorSearch(vector).distanceType('cosine').select(['_distance']).withRowId().limit(n).nprobes(NPROBES);
   if (where) q = q.where(where);
   return rowIds(await q.toArrow());
@@ -173,13 +180,13 @@ export async function search(index: PaperIndex, embedder: Embedder, query: strin
   await index.yieldTo?.yield();
   const embed = async () => (await embedder.embed([query]))[0]!;
   let fused: Fused<bigint>[];
-  if (mode === 'vector') fused = fuse([await vectorRowIds(index, await embed(), n, where)], k);
+  if (mode === 'vector') fused = fuse([await vectorRowIds(index, await embed(), n, opts.filters)], k);
   else {
     const byText = await textRowIds(index, query, n, where);
     if (mode === 'text') fused = fuse([[], byText], k);
     else {
       const vector = feedback > 0 ? await feedbackVector(index, await embed(), byText.slice(0, feedback)) : await embed();
-      fused = fuse([await vectorRowIds(index, vector, n, where), byText], k);
+      fused = fuse([await vectorRowIds(index, vector, n, opts.filters), byText], k);
     }
   }
   const rows = await index.takeRows(fused.map((f) => f.key), COLUMNS);
