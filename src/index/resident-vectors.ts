@@ -2,9 +2,11 @@
 // Rocchio feedback vectors of a search come from memory instead of a LanceDB take, and the vector
 // ranking is an exact cosine top-n over all rows (native vectorTopK) instead of an IVF query.
 // 98k papers × 100 dimensions = 39 MB of f32, 9.8 MB of int8 codes (scored first; they fit in the
-// L3 cache), ~8 MB for the row-id map and the filter columns (years, venues, categories);
-// loaded once (~0.5 s). The arrays live in SharedArrayBuffers, so survey worker threads use the
-// server's copy.
+// L3 cache), ~8 MB for the row-id map and the filter columns (years, venues, categories). The
+// rows a search returns (id, title, abstract, authors, year, venue, categories, url) are kept too,
+// as UTF-8 JSON (~150 MB for 98k papers): LanceDB's take of 10 rows × 8 columns cost ~4 ms of CPU,
+// more than the searches themselves. Loaded once (~2 s). The arrays live in SharedArrayBuffers,
+// so survey worker threads use the server's copy.
 import type * as lancedb from '@lancedb/lancedb';
 import { native } from '../engine/native.js';
 import { filterColumns, filterMask, type FilterColumns } from './filter-mask.js';
@@ -36,7 +38,13 @@ export interface SharedVectors extends QuantizedVectors {
   version: number;
   rowIds: BigUint64Array;
   columns: FilterColumns;
+  /** Row i's display columns as UTF-8 JSON (ROW_COLUMNS in order): rowBytes[rowStarts[i], rowStarts[i + 1]). */
+  rowBytes: Uint8Array;
+  rowStarts: Float64Array;
 }
+
+/** The columns of a search hit, as `search` reads them. */
+export const ROW_COLUMNS = ['id', 'title', 'abstract', 'authors', 'year', 'venue', 'categories', 'url'] as const;
 
 const sharedArray = <T>(Kind: new (b: SharedArrayBuffer) => T, bytes: number): T => new Kind(new SharedArrayBuffer(bytes));
 
@@ -70,20 +78,22 @@ export class ResidentVectors {
   /** Reads the vector and filter columns of the table version `table` has open, into shared memory. */
   static async load(table: lancedb.Table): Promise<ResidentVectors> {
     const version = await table.version();
-    const t = await table.query().select(['vector', 'year', 'venue', 'categories']).withRowId().toArrow();
+    const t = await table.query().select(['vector', ...ROW_COLUMNS]).withRowId().toArrow();
     const dim = (t.schema.fields.find((f) => f.name === 'vector')!.type as { listSize: number }).listSize;
     const rowIds = sharedArray(BigUint64Array, t.numRows * 8);
     const data = sharedArray(Float32Array, t.numRows * dim * 4);
     const filterRows: { year: number | null; venue: string; categories: string[] }[] = [];
+    const encoded: Buffer[] = [];
     let at = 0;
     for (const batch of t.batches) {
       rowIds.set(batch.getChild('_rowid')!.toArray() as BigUint64Array, at);
-      const years = batch.getChild('year')!;
-      const venues = batch.getChild('venue')!;
-      const categories = batch.getChild('categories')!;
+      const column = (name: string) => batch.getChild(name)!;
+      const [ids, titles, abstracts, authors, years, venues, categories, urls] = ROW_COLUMNS.map(column);
+      const list = (v: unknown) => (v ? [...(v as { toArray(): string[] }).toArray()] : []);
       for (let i = 0; i < batch.numRows; i++) {
-        const c = categories.get(i) as { toArray(): string[] } | null;
-        filterRows.push({ year: (years.get(i) as number | null) ?? null, venue: venues.get(i) as string, categories: c ? [...c.toArray()] : [] });
+        const row = { year: (years!.get(i) as number | null) ?? null, venue: venues!.get(i) as string, categories: list(categories!.get(i)) };
+        filterRows.push(row);
+        encoded.push(Buffer.from(JSON.stringify([ids!.get(i), titles!.get(i), abstracts!.get(i), list(authors!.get(i)), row.year, row.venue, row.categories, urls!.get(i)])));
       }
       for (const list of batch.getChild('vector')!.data) {
         const items = list.children[0]!;
@@ -92,7 +102,11 @@ export class ResidentVectors {
         at += list.length;
       }
     }
-    return new ResidentVectors({ version, rowIds, columns: filterColumns(filterRows), ...quantizeVectors(data, dim) });
+    const rowStarts = sharedArray(Float64Array, (encoded.length + 1) * 8);
+    encoded.forEach((b, i) => (rowStarts[i + 1] = rowStarts[i]! + b.length));
+    const rowBytes = sharedArray(Uint8Array, rowStarts[encoded.length]!);
+    encoded.forEach((b, i) => rowBytes.set(b, rowStarts[i]!));
+    return new ResidentVectors({ version, rowIds, columns: filterColumns(filterRows), rowBytes, rowStarts, ...quantizeVectors(data, dim) });
   }
 
   /** The vector of a row (a view, not a copy), or undefined for a row id not in the table. */
@@ -100,6 +114,20 @@ export class ResidentVectors {
     const i = this.position.get(rowId);
     const d = this.shared.dim;
     return i === undefined ? undefined : this.shared.data.subarray(i * d, (i + 1) * d);
+  }
+
+  /** The display columns (ROW_COLUMNS) of rows by row id, skipping ids not in the table. */
+  rows(ids: readonly bigint[]): Map<bigint, Record<string, unknown>> {
+    const { rowBytes, rowStarts } = this.shared;
+    const out = new Map<bigint, Record<string, unknown>>();
+    for (const id of ids) {
+      const i = this.position.get(id);
+      if (i === undefined) continue;
+      const start = rowStarts[i]!;
+      const values = JSON.parse(Buffer.from(rowBytes.buffer, start, rowStarts[i + 1]! - start).toString('utf8')) as unknown[];
+      out.set(id, Object.fromEntries(ROW_COLUMNS.map((c, k) => [c, values[k]])));
+    }
+    return out;
   }
 
   /** Row ids of the `n` rows passing `filters` nearest to `query` by cosine, exactly, nearest first. */

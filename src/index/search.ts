@@ -2,6 +2,7 @@
 import { MultiMatchQuery } from '@lancedb/lancedb';
 import { normalize, type Embedder } from './embedder.js';
 import type { PaperIndex } from './paper-index.js';
+import { ROW_COLUMNS } from './resident-vectors.js';
 
 export interface SearchFilters {
   since?: number;
@@ -40,7 +41,7 @@ export interface SearchHit {
 
 /** Reciprocal-rank-fusion constant (Cormack et al. 2009). */
 export const RRF_K = 60;
-const COLUMNS = ['id', 'title', 'abstract', 'authors', 'year', 'venue', 'categories', 'url'];
+const COLUMNS = [...ROW_COLUMNS];
 const TITLE_BOOST = 2;
 /** IVF partitions probed per vector query (of ~√rows). */
 const NPROBES = 24;
@@ -189,7 +190,9 @@ export async function search(index: PaperIndex, embedder: Embedder, query: strin
       fused = fuse([await vectorRowIds(index, vector, n, opts.filters), byText], k);
     }
   }
-  const rows = await index.takeRows(fused.map((f) => f.key), COLUMNS);
+  const keys = fused.map((f) => f.key);
+  const resident = index.residentVectors();
+  const rows = resident ? (await resident).rows(keys) : await index.takeRows(keys, COLUMNS);
   return fused.flatMap(({ key, ...ranks }) => {
     const row = rows.get(key);
     return row ? [{ ...toRow(row), ...ranks }] : [];
