@@ -50,7 +50,7 @@ bool ThreadPool::claim_front(int share, int64_t& begin, int64_t& end) {
   for (;;) {
     const int64_t b = int64_t(v >> 32), e = int64_t(v & 0xffffffffu);
     if (b >= e) return false;
-    const int64_t nb = std::min(e, b + chunk_);
+    const int64_t nb = b + std::max<int64_t>(1, std::min(chunk_, (e - b) / 4));
     if (span.compare_exchange_weak(v, uint64_t(nb) << 32 | uint64_t(e), std::memory_order_relaxed)) {
       begin = b, end = nb;
       return true;
@@ -64,7 +64,7 @@ bool ThreadPool::claim_back(int share, int64_t& begin, int64_t& end) {
   for (;;) {
     const int64_t b = int64_t(v >> 32), e = int64_t(v & 0xffffffffu);
     if (b >= e) return false;
-    const int64_t ne = std::max(b, e - chunk_);
+    const int64_t ne = e - std::max<int64_t>(1, std::min(chunk_, (e - b) / 2));
     if (span.compare_exchange_weak(v, uint64_t(b) << 32 | uint64_t(ne), std::memory_order_relaxed)) {
       begin = ne, end = e;
       return true;

@@ -1,9 +1,10 @@
 // A persistent pool of worker threads. `parallel_for` gives each thread (the calling thread is
 // thread 0) one contiguous share of [0, n), which it works through front to back in chunks
-// of about 1/8 of a share; a thread that runs out takes chunks from the back of another's
-// share, so uneven work (causal attention over a prompt) and a descheduled thread still
-// finish together. Returns when all of [0, n) is done. Callers must not depend on which
-// thread runs which items.
+// of 1/8 of a share, shrinking to a quarter of what is left near its end; a thread that runs
+// out takes half of what is left (at most 1/8 of a share) from the back of another's share,
+// so uneven work (causal attention over a prompt) and a descheduled thread still finish
+// together, and the threads' last chunks are small (the one finishing first waits less).
+// Returns when all of [0, n) is done. Callers must not depend on which thread runs which items.
 // Start and finish are signalled through atomics that the threads spin on briefly (a decode
 // step issues hundreds of parallel_for calls a few microseconds apart) before falling back
 // to sleeping on a condition variable, so an idle pool costs no CPU. A job waits only for the
