@@ -63,21 +63,6 @@ uint64_t model_salt(const Model& model, KvType kv_type) {
   return fnv1a_value(h, kv_type);
 }
 
-// fn(begin, end) over n_rows rows of row_len elements, split across the pool in 64-element
-// chunks counted from each row's start: element-wise ops whose last partial SIMD block of a
-// row is computed differently (swiglu, as ggml does) then give the same result in any split.
-template <class Fn>
-void parallel_row_chunks(ThreadPool& pool, int64_t n_rows, int64_t row_len, Fn fn) {
-  constexpr int64_t kChunk = 64;
-  const int64_t per_row = (row_len + kChunk - 1) / kChunk;
-  pool.parallel_for(n_rows * per_row, [&](int64_t begin, int64_t end, int) {
-    for (int64_t c = begin; c < end; ++c) {
-      const int64_t row = c / per_row, from = (c % per_row) * kChunk;
-      fn(row * row_len + from, row * row_len + std::min(row_len, from + kChunk));
-    }
-  });
-}
-
 void add_bias(float* y, const std::vector<float>& bias, int64_t n_tokens) {
   if (bias.empty()) return;
   const int64_t w = int64_t(bias.size());
@@ -221,8 +206,7 @@ void Context::forward_batch(KvSequence& seq, const int32_t* tokens, int64_t n, i
 
     // Feed-forward block (SwiGLU).
     norm_rows(L.ffn_norm, n);
-    matmul_shared_input({{&L.ffn_gate, gate_.data()}, {&L.ffn_up, up_.data()}}, xn_.data(), n, pool_, mm_);
-    parallel_row_chunks(pool_, n, hp.n_ff, [&](int64_t b, int64_t e) { swiglu(gate_.data() + b, up_.data() + b, gate_.data() + b, e - b); });
+    matmul_swiglu(L.ffn_gate, L.ffn_up, xn_.data(), n, gate_.data(), up_.data(), pool_, mm_);
     matmul(L.ffn_down, gate_.data(), n, proj_.data(), pool_, mm_);
     add_scaled(x_.data(), proj_.data(), hp.residual_scale, n * d);
   }

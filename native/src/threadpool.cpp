@@ -50,7 +50,7 @@ bool ThreadPool::claim_front(int share, int64_t& begin, int64_t& end) {
   for (;;) {
     const int64_t b = int64_t(v >> 32), e = int64_t(v & 0xffffffffu);
     if (b >= e) return false;
-    const int64_t nb = std::min(e, b + chunk_);
+    const int64_t nb = b + std::max<int64_t>(1, std::min(chunk_, (e - b) / 4));
     if (span.compare_exchange_weak(v, uint64_t(nb) << 32 | uint64_t(e), std::memory_order_relaxed)) {
       begin = b, end = nb;
       return true;
@@ -64,7 +64,7 @@ bool ThreadPool::claim_back(int share, int64_t& begin, int64_t& end) {
   for (;;) {
     const int64_t b = int64_t(v >> 32), e = int64_t(v & 0xffffffffu);
     if (b >= e) return false;
-    const int64_t ne = std::max(b, e - chunk_);
+    const int64_t ne = e - std::max<int64_t>(1, std::min(chunk_, (e - b) / 2));
     if (span.compare_exchange_weak(v, uint64_t(b) << 32 | uint64_t(ne), std::memory_order_relaxed)) {
       begin = ne, end = e;
       return true;
@@ -93,8 +93,9 @@ void ThreadPool::worker(int index) {
     }
     if (stopping_.load(std::memory_order_acquire)) return;
     seen = generation_.load(std::memory_order_acquire);
-    run_shares(index);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    active_.fetch_add(1);
+    if (open_.load()) run_shares(index);
+    if (active_.fetch_sub(1) == 1) {
       // Taking the lock orders this notify after the caller's predicate check.
       std::lock_guard<std::mutex> lock(mu_);
       done_cv_.notify_one();
@@ -120,7 +121,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     shares_[size_t(i)].span.store(uint64_t(b) << 32 | uint64_t(e), std::memory_order_relaxed);
   }
   fn_ = &fn;
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  open_.store(true);
   {
     // Bumped under the lock so a worker between its last check and its wait cannot miss it.
     std::lock_guard<std::mutex> lock(mu_);
@@ -128,7 +129,8 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   }
   start_cv_.notify_all();
   run_shares(0);
-  const auto done = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+  open_.store(false);
+  const auto done = [&] { return active_.load() == 0; };
   if (!spin_until(done)) {
     std::unique_lock<std::mutex> lock(mu_);
     done_cv_.wait(lock, done);

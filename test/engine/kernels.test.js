@@ -52,9 +52,11 @@ function exactActivations(n, rand) {
 }
 
 for (const type of ['Q8_0', 'Q4_0']) {
-  test(`${type} integer matmul: every level gives the exact sums (odd block count, row and token tails)`, () => {
+  // 3 blocks per row; 5 tokens: 4x4 tiles leave tails of 3 rows / 1 token; 1 and 2 tokens: decode kernels.
+  for (const nTokens of [5, 2, 1])
+  test(`${type} integer matmul, ${nTokens} tokens: every level gives the exact sums (odd block count, row and token tails)`, () => {
     const rand = rng(type === 'Q8_0' ? 1 : 2);
-    const rows = 7, cols = 96, nTokens = 5; // 3 blocks per row; 4x4 tiles leave tails of 3 rows / 1 token
+    const rows = 7, cols = 96;
     const w = quantRows(type, rows, cols, rand);
     const x = exactActivations(nTokens * cols, rand);
     const exact = new Float32Array(nTokens * rows);

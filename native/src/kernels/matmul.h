@@ -57,6 +57,13 @@ struct MatmulTarget {
 constexpr int kMaxMatmulTargets = 4;
 void matmul_shared_input(std::initializer_list<MatmulTarget> targets, const float* x, int64_t n_tokens,
                          ThreadPool& pool, MatmulScratch& scratch);
+// y = swiglu(gate x, up x) = silu(gate x) * (up x), one row of gate.rows values per token, as
+// matmul_shared_input followed by swiglu over each row in chunks of kSwigluChunk values; on
+// the integer path each thread applies swiglu to its own rows as soon as it has computed
+// them. up_buffer holds n_tokens * up.rows values of scratch.
+constexpr int64_t kSwigluChunk = 64;
+void matmul_swiglu(const WeightMatrix& gate, const WeightMatrix& up, const float* x, int64_t n_tokens, float* y,
+                   float* up_buffer, ThreadPool& pool, MatmulScratch& scratch);
 // The same with an explicit kernel level (tests compare levels; capped at cpu_kernel_level()).
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch, KernelLevel level);
