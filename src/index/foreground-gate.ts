@@ -6,14 +6,36 @@ const POLL_MS = 5;
 /** Longest a background search waits, so surveys still progress under unbroken request load. */
 export const MAX_YIELD_MS = 250;
 
-export class ForegroundGate {
-  constructor(readonly inFlight: Int32Array = new Int32Array(new SharedArrayBuffer(4))) {}
+/**
+ * Foreground tasks of one thread that run at once; the rest wait in arrival order. LanceDB's
+ * thread pool does not serve queries first come, first served, so with many in flight some wait
+ * far longer than others (the latency tail); a few at a time keep two cores busy.
+ */
+export const MAX_RUNNING = 4;
 
-  /** Runs a foreground task, counted as in flight while it runs. */
+export class ForegroundGate {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    readonly inFlight: Int32Array = new Int32Array(new SharedArrayBuffer(4)),
+    private readonly maxRunning = MAX_RUNNING,
+  ) {}
+
+  /** Runs a foreground task once fewer than `maxRunning` run, counted as in flight while it waits and runs. */
   async foreground<T>(task: () => Promise<T>): Promise<T> {
     Atomics.add(this.inFlight, 0, 1);
     try {
-      return await task();
+      if (this.running < this.maxRunning) this.running++;
+      else await new Promise<void>((start) => this.waiting.push(start));
+      try {
+        return await task();
+      } finally {
+        // The slot passes straight to the longest waiter.
+        const next = this.waiting.shift();
+        if (next) next();
+        else this.running--;
+      }
     } finally {
       Atomics.sub(this.inFlight, 0, 1);
     }

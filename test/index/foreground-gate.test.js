@@ -34,3 +34,35 @@ test('a background wait lasts while a foreground task runs in another thread, an
   assert.ok(Date.now() - t0 >= 55 && Date.now() - t0 < 1000, 'gives up after the cap');
   void stuck;
 });
+
+test('foreground tasks beyond the limit wait and start in arrival order', async () => {
+  const gate = new ForegroundGate(undefined, 2);
+  const started = [];
+  const releases = [];
+  const tasks = [0, 1, 2, 3, 4].map((i) =>
+    gate.foreground(() => {
+      started.push(i);
+      return new Promise((r) => releases.push(() => r(i)));
+    }),
+  );
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(started, [0, 1], 'two run, three wait');
+  assert.equal(Atomics.load(gate.inFlight, 0), 5, 'waiting tasks count as in flight');
+  releases[1]();
+  await tasks[1];
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(started, [0, 1, 2], 'the longest waiter takes the freed slot');
+  releases[0]();
+  releases[2]();
+  await Promise.all([tasks[0], tasks[2]]);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(started, [0, 1, 2, 3, 4]);
+  releases[3]();
+  releases[4]();
+  assert.deepEqual(await Promise.all(tasks), [0, 1, 2, 3, 4]);
+  assert.equal(Atomics.load(gate.inFlight, 0), 0);
+  // A failing task frees its slot too.
+  await assert.rejects(gate.foreground(() => Promise.reject(new Error('boom'))), /boom/);
+  await assert.rejects(gate.foreground(() => Promise.reject(new Error('boom'))), /boom/);
+  assert.equal(await gate.foreground(async () => 'ran'), 'ran');
+});
