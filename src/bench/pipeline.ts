@@ -14,7 +14,7 @@ import { search } from '../index/search.js';
 import { JobStore, workerId } from '../pipeline/jobs.js';
 import { DEFAULT_REQUEST, runSurvey, type SurveyJobOptions, type SurveyResult } from '../pipeline/run-survey.js';
 import { openDb } from '../store/db.js';
-import { requireShared, table } from './common.js';
+import { positiveInt, requireShared, table } from './common.js';
 
 interface Topic {
   topic: string;
@@ -43,6 +43,11 @@ async function main(): Promise<void> {
       seed: { type: 'string', default: '1' },
     },
   });
+  const seed = positiveInt('seed', values.seed);
+  const until = values.until === undefined ? undefined : positiveInt('until', values.until);
+  const libraryTokens = positiveInt('engine-library-tokens', values['engine-library-tokens']);
+  const sectionTokens = positiveInt('engine-section-tokens', values['engine-section-tokens']);
+  const sections = positiveInt('engine-sections', values['engine-sections']);
   const topics = readFileSync(values.topics ?? requireShared('eval/topics-dev.jsonl'), 'utf8')
     .split('\n')
     .filter((l) => l.trim())
@@ -52,7 +57,7 @@ async function main(): Promise<void> {
   const { index } = await openIndex(config, embedder, { onBuildStart: (c) => console.error(`building the index from ${c.join(', ')} (once)…`) });
   const papers = await index.count();
   // --until YEAR dates the surveys (library and BM25 alike), as the reference surveys were written before the newest papers.
-  const filters = values.until ? { until: Number(values.until) } : {};
+  const filters = until === undefined ? {} : { until };
   const tmp = mkdtempSync(join(tmpdir(), 'litsurvey-bench-pipeline-'));
   const db = openDb(join(tmp, 'bench.sqlite'));
   const store = new JobStore(db);
@@ -60,7 +65,7 @@ async function main(): Promise<void> {
   await search(index, embedder, 'warm up the caches', { k: 20 });
 
   const run = async (topic: string, engine: Engine | null, options: Omit<Partial<SurveyJobOptions>, 'request'> & { request?: Partial<SurveyJobOptions['request']> } = {}) => {
-    const jobOptions: SurveyJobOptions = { request: { ...DEFAULT_REQUEST, topic, filters, seed: Number(values.seed), ...options.request }, engine: options.engine ?? null, outlineTokens: options.outlineTokens, libraryTokens: options.libraryTokens };
+    const jobOptions: SurveyJobOptions = { request: { ...DEFAULT_REQUEST, topic, filters, seed, ...options.request }, engine: options.engine ?? null, outlineTokens: options.outlineTokens, libraryTokens: options.libraryTokens };
     const id = store.create(topic, jobOptions);
     const t0 = performance.now();
     const result = await runSurvey({ store, index, embedder, engine }, id, {
@@ -111,9 +116,6 @@ async function main(): Promise<void> {
         console.error('synthesising the MiniCPM4-0.5B shape in Q4_0 (random weights)…');
         synthModel({ out: modelPath, arch: 'minicpm', shape: 'minicpm4-0.5b', type: 'q4_0', log: (l) => console.error(l) });
       }
-      const libraryTokens = Number(values['engine-library-tokens']);
-      const sectionTokens = Number(values['engine-section-tokens']);
-      const sections = Number(values['engine-sections']);
       const sparse = values['engine-sparse'];
       const engine = await NativeEngine.load(modelPath, { contextSize: libraryTokens + 2048 + sectionTokens, threads: 2, sparse });
       try {
