@@ -44,29 +44,18 @@ ThreadPool::~ThreadPool() {
   for (auto& t : threads_) t.join();
 }
 
-bool ThreadPool::claim_front(int share, int64_t& begin, int64_t& end) {
+// The owner claims from the front of its share, a quarter of what is left at most; a thief claims
+// from the back, half at most; both at most chunk_, so the last chunks of a share are small.
+bool ThreadPool::claim(int share, bool from_back, int64_t& begin, int64_t& end) {
   std::atomic<uint64_t>& span = shares_[size_t(share)].span;
   uint64_t v = span.load(std::memory_order_relaxed);
   for (;;) {
     const int64_t b = int64_t(v >> 32), e = int64_t(v & 0xffffffffu);
     if (b >= e) return false;
-    const int64_t nb = b + std::max<int64_t>(1, std::min(chunk_, (e - b) / 4));
-    if (span.compare_exchange_weak(v, uint64_t(nb) << 32 | uint64_t(e), std::memory_order_relaxed)) {
-      begin = b, end = nb;
-      return true;
-    }
-  }
-}
-
-bool ThreadPool::claim_back(int share, int64_t& begin, int64_t& end) {
-  std::atomic<uint64_t>& span = shares_[size_t(share)].span;
-  uint64_t v = span.load(std::memory_order_relaxed);
-  for (;;) {
-    const int64_t b = int64_t(v >> 32), e = int64_t(v & 0xffffffffu);
-    if (b >= e) return false;
-    const int64_t ne = e - std::max<int64_t>(1, std::min(chunk_, (e - b) / 2));
-    if (span.compare_exchange_weak(v, uint64_t(b) << 32 | uint64_t(ne), std::memory_order_relaxed)) {
-      begin = ne, end = e;
+    const int64_t n = std::max<int64_t>(1, std::min(chunk_, (e - b) / (from_back ? 2 : 4)));
+    const int64_t nb = from_back ? b : b + n, ne = from_back ? e - n : e;
+    if (span.compare_exchange_weak(v, uint64_t(nb) << 32 | uint64_t(ne), std::memory_order_relaxed)) {
+      begin = from_back ? ne : b, end = from_back ? e : nb;
       return true;
     }
   }
@@ -74,10 +63,10 @@ bool ThreadPool::claim_back(int share, int64_t& begin, int64_t& end) {
 
 void ThreadPool::run_shares(int index) {
   int64_t begin, end;
-  while (claim_front(index, begin, end)) (*fn_)(begin, end, index);
+  while (claim(index, false, begin, end)) (*fn_)(begin, end, index);
   for (int k = 1; k < n_threads_; ++k) {
     const int victim = (index + k) % n_threads_;
-    while (claim_back(victim, begin, end)) (*fn_)(begin, end, index);
+    while (claim(victim, true, begin, end)) (*fn_)(begin, end, index);
   }
 }
 

@@ -37,8 +37,7 @@ class ThreadPool {
  private:
   void worker(int index);
   void run_shares(int index);
-  bool claim_front(int share, int64_t& begin, int64_t& end);
-  bool claim_back(int share, int64_t& begin, int64_t& end);
+  bool claim(int share, bool from_back, int64_t& begin, int64_t& end);
 
   // One thread's share: [begin, end) packed as begin << 32 | end, so owner and thieves claim
   // chunks with one compare-and-swap.
