@@ -5,7 +5,7 @@
 // and a title of the form "Name: …" says which paper introduced the name.
 import type { Embedder } from '../index/embedder.js';
 import type { PaperIndex } from '../index/paper-index.js';
-import { dot } from './extractive/text.js';
+import { centroid, dot } from './extractive/text.js';
 
 export interface NamedPaper {
   id: string;
@@ -136,8 +136,7 @@ export async function findFoundations(
     let id = named[0]!;
     if (named.length > 1) {
       const [mentionVecs, ownerVecs] = await Promise.all([embedder.embed(texts), embedder.embed(named.map((o) => text(owners.get(o)!)))]);
-      const mean = new Float32Array(mentionVecs[0]!.length);
-      for (const v of mentionVecs) for (let d = 0; d < mean.length; d++) mean[d]! += v[d]!;
+      const mean = centroid(mentionVecs, mentionVecs[0]!.length);
       let best = -Infinity;
       named.forEach((o, k) => {
         const s = dot(ownerVecs[k]!, mean);
