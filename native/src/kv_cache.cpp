@@ -40,6 +40,10 @@ KvCache::KvCache(int n_layers, int kv_dim, int max_blocks, KvType type, uint64_t
   if (summary_rows < 0) throw std::invalid_argument("summary_rows must not be negative");
 }
 
+int64_t KvCache::blocks_per_slab() const {
+  return std::max<int64_t>(1, int64_t(kSlabBytes / block_bytes_));
+}
+
 KvCacheStats KvCache::stats() const {
   KvCacheStats s;
   s.evictions = evictions_;
@@ -105,7 +109,7 @@ int32_t KvCache::take_block() {
     empty_.pop_back();
   } else if (int(blocks_.size()) < max_blocks_) {
     block = int32_t(blocks_.size());
-    blocks_.emplace_back();
+    blocks_.push_back(nullptr);
     info_.emplace_back();
   } else {
     // reserve() counted the cached free blocks, and a free cached block's cached
@@ -114,7 +118,14 @@ int32_t KvCache::take_block() {
     evict(block);
     ++evictions_;
   }
-  if (!blocks_[size_t(block)]) blocks_[size_t(block)].reset(new uint8_t[block_bytes_]);
+  if (!blocks_[size_t(block)]) {
+    const int64_t per = blocks_per_slab(), slab = block / per;
+    while (int64_t(slabs_.size()) <= slab) {
+      const int64_t first = int64_t(slabs_.size()) * per;
+      slabs_.push_back(alloc_huge(size_t(std::min<int64_t>(per, max_blocks_ - first)) * block_bytes_));
+    }
+    blocks_[size_t(block)] = slabs_[size_t(slab)].get() + size_t(block % per) * block_bytes_;
+  }
   info_[size_t(block)].refs = 1;
   ++in_use_;
   return block;
@@ -215,12 +226,12 @@ size_t KvCache::row_elems_offset(int64_t slot, int layer, int which) const {
 
 void* KvCache::summary(const KvSequence& seq, int64_t block_index, int layer, int r) const {
   const int32_t b = seq.blocks[size_t(block_index)];
-  return blocks_[size_t(b)].get() + row_elems_offset(int64_t(2) * kBlockTokens + r, layer, 0) * elem_bytes_;
+  return blocks_[size_t(b)] + row_elems_offset(int64_t(2) * kBlockTokens + r, layer, 0) * elem_bytes_;
 }
 
 uint8_t* KvCache::row(const KvSequence& seq, int64_t pos, int layer, int which) const {
   const int32_t b = seq.blocks[size_t(pos / kBlockTokens)];
-  return blocks_[size_t(b)].get() + row_elems_offset(pos % kBlockTokens, layer, which) * elem_bytes_;
+  return blocks_[size_t(b)] + row_elems_offset(pos % kBlockTokens, layer, which) * elem_bytes_;
 }
 
 void KvCache::store(const KvSequence& seq, int64_t pos, int layer, const float* k, const float* v) {

@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/huge_pages.h"
+
 namespace ls {
 
 enum class KvType { F16, F32 };
@@ -114,8 +116,13 @@ class KvCache {
   size_t block_bytes_;
   uint64_t salt_;
   int max_blocks_;
-  // Grown on demand up to max_blocks_; a block's memory is allocated when first taken.
-  std::vector<std::unique_ptr<uint8_t[]>> blocks_;
+  // Grown on demand up to max_blocks_; a block's memory is carved from a slab of
+  // kSlabBytes on huge pages (attention reads a layer's rows from every block: with 4 KiB
+  // pages that is a TLB miss per block), the slab allocated when its first block is taken.
+  static constexpr size_t kSlabBytes = size_t(32) << 20;
+  int64_t blocks_per_slab() const;
+  std::vector<uint8_t*> blocks_;
+  std::vector<HugeBytes> slabs_;
   std::vector<BlockInfo> info_;
   std::vector<int32_t> empty_;                       // free blocks that hold nothing reusable
   std::unordered_map<uint64_t, int32_t> by_key_;     // prefix map

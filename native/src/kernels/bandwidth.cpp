@@ -5,15 +5,11 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <new>
-#include <cstdlib>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 #include <thread>
 #include <vector>
 
 #include "kernels/cpu_features.h"
+#include "kernels/huge_pages.h"
 #if defined(__x86_64__)
 #include "kernels/x86_intrinsics.h"
 #endif
@@ -68,14 +64,9 @@ double memory_read_bandwidth(size_t bytes, int threads, int sweeps) {
   const size_t words = std::max<size_t>(bytes / 8, size_t(threads) * 64);
   // On huge pages where the OS has them, as the packed weights the decode kernels stream are
   // (qgemm_packed.cpp): 4 KiB pages cost a TLB miss every 4 KiB and would understate the bound.
-  constexpr size_t kHugePage = size_t(2) << 20;
-  void* mem = nullptr;
-  if (posix_memalign(&mem, kHugePage, words * 8) != 0) throw std::bad_alloc();
-  std::unique_ptr<uint64_t[], decltype(&std::free)> buf(static_cast<uint64_t*>(mem), &std::free);
-#if defined(MADV_HUGEPAGE)
-  madvise(mem, words * 8, MADV_HUGEPAGE);
-#endif
-  std::memset(buf.get(), 1, words * 8);  // fault every page in before timing
+  const HugeBytes mem = alloc_huge(words * 8);
+  uint64_t* buf = reinterpret_cast<uint64_t*>(mem.get());
+  std::memset(buf, 1, words * 8);  // fault every page in before timing
   const size_t per_thread = words / size_t(threads);
   std::vector<uint64_t> sinks(static_cast<size_t>(threads));
   double best = 0;
@@ -83,8 +74,8 @@ double memory_read_bandwidth(size_t bytes, int threads, int sweeps) {
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<std::thread> pool;
     for (int t = 1; t < threads; ++t)
-      pool.emplace_back([&, t] { sinks[size_t(t)] += read_words(buf.get() + size_t(t) * per_thread, per_thread); });
-    sinks[0] += read_words(buf.get(), per_thread);
+      pool.emplace_back([&, t] { sinks[size_t(t)] += read_words(buf + size_t(t) * per_thread, per_thread); });
+    sinks[0] += read_words(buf, per_thread);
     for (auto& th : pool) th.join();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best = std::max(best, double(per_thread * size_t(threads) * 8) / secs);

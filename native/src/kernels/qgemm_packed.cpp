@@ -1,10 +1,6 @@
 #include "kernels/qgemm_packed.h"
 
 #include <cstring>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-#include <new>
 
 namespace ls {
 
@@ -14,16 +10,8 @@ PackedBytes pack_rows16(GgmlType type, const uint8_t* data, int64_t rows, int64_
   const int block_bytes = q8 ? 34 : 18, steps = q8 ? 8 : 4;
   const size_t group_bytes = packed_group_bytes(type, cols);
   const size_t total = (size_t(groups) * group_bytes + 63) / 64 * 64;
-  // Aligned to 2 MiB and advised as huge pages where the OS has them (the whole 2 MiB pages
-  // inside the matrix get one; nothing is padded): decode streams every matrix once per
-  // token, and with 4 KiB pages that is a TLB miss every 4 KiB.
-  constexpr size_t kHugePage = size_t(2) << 20;
-  void* mem = nullptr;
-  if (posix_memalign(&mem, total >= kHugePage ? kHugePage : 64, total) != 0) throw std::bad_alloc();
-  PackedBytes out(static_cast<uint8_t*>(mem));
-#if defined(MADV_HUGEPAGE)
-  if (total >= kHugePage) madvise(out.get(), total, MADV_HUGEPAGE);  // advice only
-#endif
+  // Decode streams every matrix once per token: huge pages (kernels/huge_pages.h).
+  PackedBytes out = alloc_huge(total);
   std::memset(out.get(), 0, total);  // padding rows: zero scale, so they add nothing
   for (int64_t g = 0; g < groups; ++g) {
     uint8_t* scales = out.get() + size_t(g) * group_bytes;

@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "gguf.h"
+#include "kernels/huge_pages.h"
 #include "kernels/qgemm.h"
 
 namespace ls {
@@ -28,10 +29,7 @@ inline size_t packed_group_bytes(GgmlType type, int64_t cols) {
   return nb * (2 * kPackRows + (type == GgmlType::Q8_0 ? 512 : 256));
 }
 
-struct FreeDeleter {
-  void operator()(uint8_t* p) const { std::free(p); }
-};
-using PackedBytes = std::unique_ptr<uint8_t, FreeDeleter>;  // 64-byte aligned
+using PackedBytes = HugeBytes;
 
 // Whether a matrix of this type and width has a packed layout.
 inline bool packable(GgmlType type, int64_t cols) {
