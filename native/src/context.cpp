@@ -446,6 +446,9 @@ void Context::attention_f16(const KvSequence& seq, int layer, int64_t pos0, int6
   for (int64_t i = 0; i < n_tasks; ++i)
     split_first_[size_t(i) + 1] = split_first_[size_t(i)] + chunks_of(list_of(tiles_[size_t(i / n_kv)], i % n_kv));
   const int64_t n_parts = split_first_.back();
+  // One chunk per task (short contexts): each part is its task's whole state, so it goes
+  // straight to the output (merging one part into an empty state changes no bit).
+  const bool single = n_parts == n_tasks;
   split_parts_.clear();
   part_slot_.assign(size_t(n_parts), 0);
   for (int64_t tile = 0; tile < int64_t(tiles_.size()); ++tile) {
@@ -458,10 +461,11 @@ void Context::attention_f16(const KvSequence& seq, int layer, int64_t pos0, int6
           split_parts_.push_back({task, c});
         }
   }
-  if (flash_parts_.size() < size_t(n_parts) * state_room) flash_parts_.resize(size_t(n_parts) * state_room);
+  if (!single && flash_parts_.size() < size_t(n_parts) * state_room) flash_parts_.resize(size_t(n_parts) * state_room);
   pool_.parallel_for(n_parts, [&](int64_t begin, int64_t end, int thread) {
     float* qt = flash_scratch_[size_t(thread)].data();
-    float* scratch = qt + widest.qt_floats() + 2 * state_room;
+    float* own = qt + widest.qt_floats();
+    float* scratch = own + 2 * state_room;
     int32_t* limit = flash_limits_[size_t(thread)].data();
     int64_t loaded = -1;
     for (int64_t p = begin; p < end; ++p) {
@@ -471,10 +475,13 @@ void Context::attention_f16(const KvSequence& seq, int layer, int64_t pos0, int6
       const FlashShape shape = shape_of(tile);
       if (part.task != loaded) load_tile(tile, g, shape, qt, limit);
       loaded = part.task;
-      chunk_state(tile, g, list_of(tile, g), part.chunk, shape, qt, limit,
-                  FlashState(shape, flash_parts_.data() + size_t(p) * state_room), scratch);
+      float* state = single ? own : flash_parts_.data() + size_t(p) * state_room;
+      chunk_state(tile, g, list_of(tile, g), part.chunk, shape, qt, limit, FlashState(shape, state), scratch);
+      if (single)
+        flash_output(shape, FlashState(shape, state), attn_.data() + tile.begin * q_dim + g * group * hd, group, q_dim);
     }
   });
+  if (single) return;
   pool_.parallel_for(n_tasks, [&](int64_t begin, int64_t end, int thread) {
     float* total = flash_scratch_[size_t(thread)].data() + widest.qt_floats();
     for (int64_t task = begin; task < end; ++task) {
