@@ -87,7 +87,7 @@ void flash_output(const FlashShape& s, FlashState st, float* out, int64_t heads,
   for (int64_t r = 0; r < s.rows; ++r) {
     float* row = out + (r / heads) * token_stride + (r % heads) * s.hd;
     const float l = st.l[r];
-    for (int64_t i = 0; i < s.hd; ++i) row[i] = l > 0.f ? st.acc[i * s.ld + r] / l : 0.f;
+    for (int64_t i = 0; i < s.hd; ++i) row[i] = l > 0.f ? st.acc[s.acc_at(i, r)] / l : 0.f;
   }
 }
 

@@ -22,18 +22,26 @@ namespace ls {
 constexpr int64_t kFlashRunKeys = 64;      // keys per run at most (KvCache::kBlockTokens)
 constexpr int64_t kFlashChunkBlocks = 8;   // runs per chunk
 
+constexpr int64_t kFlashNarrowRows = 8;   // tiles of at most this many rows are "narrow"
+
 // A tile's geometry: `rows` query rows of head_dim `hd`. Per-row arrays have ld lanes (rows
-// rounded up to 16), per-dim arrays hdp rows (hd rounded up to 8).
+// rounded up to 16), per-dim arrays hdp (hd rounded up to 16).
 struct FlashShape {
   int64_t rows, hd, ld, hdp;
-  FlashShape(int64_t rows_, int64_t hd_) : rows(rows_), hd(hd_), ld((rows_ + 15) / 16 * 16), hdp((hd_ + 7) / 8 * 8) {}
+  FlashShape(int64_t rows_, int64_t hd_) : rows(rows_), hd(hd_), ld((rows_ + 15) / 16 * 16), hdp((hd_ + 15) / 16 * 16) {}
+  // A narrow tile (one token's GQA group: decode) would fill few of a register's lanes with
+  // rows, so its accumulator keeps a row's dims in lanes instead (see FlashState).
+  bool narrow() const { return rows <= kFlashNarrowRows; }
+  // Where acc holds dim c of row r.
+  int64_t acc_at(int64_t c, int64_t r) const { return narrow() ? r * hdp + c : c * ld + r; }
   size_t state_floats() const { return size_t(ld * (2 + hdp)); }
   size_t qt_floats() const { return size_t(hd * ld); }
-  size_t scratch_floats() const { return size_t(2 * kFlashRunKeys * hdp + kFlashRunKeys * ld + ld); }
+  size_t scratch_floats() const { return size_t(2 * kFlashRunKeys * hdp + kFlashRunKeys * ld + ld) + qt_floats(); }
 };
 
 // Online-softmax state of a tile's rows, in one block of shape.state_floats() floats:
-// running max m [ld], running sum l [ld], acc [hdp][ld] = Σ exp(score - m) v (transposed).
+// running max m [ld], running sum l [ld], acc = Σ exp(score - m) v, [hdp][ld] (dims × rows),
+// or for a narrow tile [kFlashNarrowRows][hdp] (rows × dims).
 struct FlashState {
   float* m;
   float* l;

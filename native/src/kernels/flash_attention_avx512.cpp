@@ -62,11 +62,10 @@ struct Vec {
 namespace ls {
 namespace {
 
-// Tiles of at most 8 rows (one token's GQA group: decode, sparse tokens, block selection) would
-// fill half of each register. Instead a register holds the 8 rows × 2 keys (scores) or × 2 dims
-// (P·V), interleaved: lane 2r + e. Every score and output element still takes the same fma
-// chain as in block_impl, so the bits are the same.
-constexpr int64_t kNarrowRows = 8;
+// Scores of tiles of at most 8 rows (one token's GQA group: decode, sparse tokens, block
+// selection) would fill half of each register. Instead a register holds the 8 rows × 2 keys,
+// interleaved: lane 2r + e. Every score still takes the same fma chain as in block_impl, so
+// the bits are the same. (P·V of a narrow tile is values_narrow: dims in lanes.)
 
 // Permutation indices, as plain data (loaded inside the AVX-512 functions).
 alignas(64) constexpr int32_t kDupIdx[16] = {0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7};
@@ -108,14 +107,20 @@ void convert_pairs(Row row, bool f16, int64_t n, int64_t n_pad, int64_t hd, floa
   }
 }
 
-// st[j][r] = Σ_i key_j[i] qt[i][r] for j < n_pad (a multiple of 16) from key pairs kp.
-void narrow_scores(const FlashShape& s, const float* kp, int64_t n_pad, const float* qt, float* st) {
+// qd[i] = qt[i] with each row's lane doubled (lanes 2r and 2r + 1), for narrow_scores.
+void duplicate_rows(const FlashShape& s, const float* qt, float* qd) {
+  for (int64_t i = 0; i < s.hd; ++i) _mm512_storeu_ps(qd + i * 16, _mm512_permutexvar_ps(idx(kDupIdx), _mm512_loadu_ps(qt + i * s.ld)));
+}
+
+// st[j][r] = Σ_i key_j[i] q_r[i] for j < n_pad (a multiple of 16) from key pairs kp and the
+// doubled queries qd.
+void narrow_scores(const FlashShape& s, const float* kp, int64_t n_pad, const float* qd, float* st) {
   for (int64_t p0 = 0; p0 < n_pad / 2; p0 += 8) {
     __m512 acc[8];
     for (int pp = 0; pp < 8; ++pp) acc[pp] = _mm512_setzero_ps();
     const float* kb = kp + p0 * s.hd * 2;
     for (int64_t i = 0; i < s.hd; ++i) {
-      const __m512 q = _mm512_permutexvar_ps(idx(kDupIdx), _mm512_loadu_ps(qt + i * s.ld));
+      const __m512 q = _mm512_loadu_ps(qd + i * 16);
       for (int pp = 0; pp < 8; ++pp) acc[pp] = _mm512_fmadd_ps(bcast2(kb + (pp * s.hd + i) * 2), q, acc[pp]);
     }
     for (int pp = 0; pp < 8; ++pp) {
@@ -125,55 +130,36 @@ void narrow_scores(const FlashShape& s, const float* kp, int64_t n_pad, const fl
   }
 }
 
-// acc[c][r] = acc[c][r] * alpha[r] + Σ_j vf[j][c] p[j][r], dims in pairs, P dims a pass.
-template <int P>
-void narrow_values_pass(const FlashShape& s, const float* vf, int64_t n, const float* p, __m512 a, int64_t c0,
-                        float* acc) {
-  __m512 o[P];
-  for (int pp = 0; pp < P; ++pp) {
-    const float* row = acc + (c0 + 2 * pp) * s.ld;
-    o[pp] = _mm512_mul_ps(_mm512_permutex2var_ps(_mm512_loadu_ps(row), idx(kZipLoIdx), _mm512_loadu_ps(row + s.ld)), a);
-  }
-  for (int64_t j = 0; j < n; ++j) {
-    const __m512 pj = _mm512_permutexvar_ps(idx(kDupIdx), _mm512_loadu_ps(p + j * s.ld));
-    const float* vrow = vf + j * s.hdp + c0;
-    for (int pp = 0; pp < P; ++pp) o[pp] = _mm512_fmadd_ps(bcast2(vrow + 2 * pp), pj, o[pp]);
-  }
-  for (int pp = 0; pp < P; ++pp) {
-    float* row = acc + (c0 + 2 * pp) * s.ld;
-    store_split(row, row + s.ld, o[pp]);
-  }
-}
-
 void narrow_block(const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n,
                   int64_t pos, const int32_t* limit, FlashState state, float* scratch) {
   float* kp = scratch;
   float* vf = kp + kFlashRunKeys * s.hdp;
   float* st = vf + kFlashRunKeys * s.hdp;
   float* alpha = st + kFlashRunKeys * s.ld;
+  float* qd = alpha + s.ld;
   const int64_t n_pad = (n + 15) / 16 * 16;
+  duplicate_rows(s, qt, qd);
   convert_pairs([&](int64_t j) { return k + j * stride; }, true, n, n_pad, s.hd, kp);
   convert_rows([&](int64_t j) { return v + j * stride; }, true, n, n, s.hd, s.hdp, vf);
-  narrow_scores(s, kp, n_pad, qt, st);
+  narrow_scores(s, kp, n_pad, qd, st);
   softmax_step(s, n, pos, limit, st, state, alpha);
-  const __m512 a = _mm512_permutexvar_ps(idx(kDupIdx), _mm512_loadu_ps(alpha));
-  int64_t c0 = 0;
-  for (; c0 + 16 <= s.hdp; c0 += 16) narrow_values_pass<8>(s, vf, n, st, a, c0, state.acc);
-  if (c0 < s.hdp) narrow_values_pass<4>(s, vf, n, st, a, c0, state.acc);  // hdp is a multiple of 8
+  values_narrow(s, vf, n, st, alpha, state.acc);
 }
 
 void block_512(const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n,
                int64_t pos, const int32_t* limit, FlashState st, float* scratch) {
-  (s.rows <= kNarrowRows ? narrow_block : block_impl)(s, qt, k, v, stride, n, pos, limit, st, scratch);
+  (s.narrow() ? narrow_block : block_impl)(s, qt, k, v, stride, n, pos, limit, st, scratch);
 }
 
 void scores_512(const FlashShape& s, const float* qt, const void* const* keys, bool keys_f16, int64_t n, float* out,
                 float* scratch) {
-  if (s.rows > kNarrowRows) return scores_impl(s, qt, keys, keys_f16, n, out, scratch);
+  if (!s.narrow()) return scores_impl(s, qt, keys, keys_f16, n, out, scratch);
   const int64_t n_pad = (n + 15) / 16 * 16;
   float* st = scratch + kFlashRunKeys * s.hdp;
+  float* qd = st + kFlashRunKeys * s.ld + s.ld;
+  duplicate_rows(s, qt, qd);
   convert_pairs([&](int64_t j) { return keys[j]; }, keys_f16, n, n_pad, s.hd, scratch);
-  narrow_scores(s, scratch, n_pad, qt, st);
+  narrow_scores(s, scratch, n_pad, qd, st);
   std::memcpy(out, st, size_t(n * s.ld) * sizeof(float));
 }
 

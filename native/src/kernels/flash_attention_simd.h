@@ -8,6 +8,7 @@
 // on the tile it is in.
 #pragma once
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -133,6 +134,36 @@ void values_slab(const float* vf, int64_t hdp, int64_t n, const float* p, int64_
   }
 }
 
+// The same for a narrow tile (acc rows × dims): a row's dims are lanes, p[j][r] a broadcast
+// from memory, so no shuffles. Each element takes the same chain as in values_slab: acc * alpha, then fma(v, p) over j.
+void values_narrow(const FlashShape& s, const float* vf, int64_t n, const float* p, const float* alpha, float* acc) {
+  constexpr int R = int(kFlashNarrowRows), D = Vec::kAcc / R > 0 ? Vec::kAcc / R : 1;
+  const int rows = int(s.rows);
+  for (int64_t c0 = 0; c0 < s.hdp; c0 += D * Vec::W) {
+    const int d_n = int(std::min<int64_t>(D, (s.hdp - c0) / Vec::W));
+    VT o[R][D];
+    for (int r = 0; r < rows; ++r) {
+      const VT a = Vec::set1(alpha[r]);
+      for (int d = 0; d < D; ++d)
+        if (d < d_n) o[r][d] = Vec::mul(Vec::load(acc + r * s.hdp + c0 + d * Vec::W), a);
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      VT v[D];
+      for (int d = 0; d < D; ++d)
+        if (d < d_n) v[d] = Vec::load(vf + j * s.hdp + c0 + d * Vec::W);
+      for (int r = 0; r < R; ++r) {
+        if (r >= rows) break;
+        const VT pr = Vec::bcast(p + j * s.ld + r);
+        for (int d = 0; d < D; ++d)
+          if (d < d_n) o[r][d] = Vec::fma(v[d], pr, o[r][d]);
+      }
+    }
+    for (int r = 0; r < rows; ++r)
+      for (int d = 0; d < D; ++d)
+        if (d < d_n) Vec::store(acc + r * s.hdp + c0 + d * Vec::W, o[r][d]);
+  }
+}
+
 void block_impl(const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n,
                 int64_t pos, const int32_t* limit, FlashState state, float* scratch) {
   float* kf = scratch;
@@ -144,12 +175,14 @@ void block_impl(const FlashShape& s, const float* qt, const uint16_t* k, const u
   convert_rows([&](int64_t j) { return v + j * stride; }, true, n, n, s.hd, s.hdp, vf);
   scores_all(s, kf, n_pad, qt, st);
   softmax_step(s, n, pos, limit, st, state, alpha);
+  if (s.narrow()) return values_narrow(s, vf, n, st, alpha, state.acc);
   for_slabs<Vec::kMaxG>(0, vectors_for(s.rows), [&](auto g, int64_t v0) {
     values_slab<decltype(g)::value>(vf, s.hdp, n, st, s.ld, v0, alpha, state.acc);
   });
 }
 
 void merge_impl(const FlashShape& s, FlashState into, FlashState part) {
+  float fa[kFlashNarrowRows], fb[kFlashNarrowRows];  // a narrow tile's factors, a row at a time
   for (int64_t v = 0, nv = vectors_for(s.rows); v < nv; ++v) {
     const int64_t lane = v * Vec::W;
     const VT mi = Vec::load(into.m + lane), mp = Vec::load(part.m + lane);
@@ -157,9 +190,24 @@ void merge_impl(const FlashShape& s, FlashState into, FlashState part) {
     const VT a = Vec::exp(Vec::sub(mi, shift)), b = Vec::exp(Vec::sub(mp, shift));
     Vec::store(into.l + lane, Vec::fma(Vec::load(into.l + lane), a, Vec::mul(Vec::load(part.l + lane), b)));
     Vec::store(into.m + lane, m);
+    if (s.narrow()) {
+      float av[Vec::W], bv[Vec::W];
+      Vec::store(av, a);
+      Vec::store(bv, b);
+      for (int64_t i = 0; i < Vec::W && lane + i < s.rows; ++i) fa[lane + i] = av[i], fb[lane + i] = bv[i];
+      continue;
+    }
     for (int64_t c = 0; c < s.hdp; ++c) {
       float* x = into.acc + c * s.ld + lane;
       Vec::store(x, Vec::fma(Vec::load(x), a, Vec::mul(Vec::load(part.acc + c * s.ld + lane), b)));
+    }
+  }
+  if (!s.narrow()) return;
+  for (int64_t r = 0; r < s.rows; ++r) {
+    const VT a = Vec::set1(fa[r]), b = Vec::set1(fb[r]);
+    for (int64_t c = 0; c < s.hdp; c += Vec::W) {
+      float* x = into.acc + r * s.hdp + c;
+      Vec::store(x, Vec::fma(Vec::load(x), a, Vec::mul(Vec::load(part.acc + r * s.hdp + c), b)));
     }
   }
 }
