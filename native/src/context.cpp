@@ -75,7 +75,7 @@ Context::Context(const Model& model, const ContextParams& params)
     : model_(model),
       params_(params),
       pool_(params.n_threads),
-      kv_(int(model.hp.n_layer), int(model.hp.n_head_kv * model.hp.head_dim),
+      kv_(int(model.hp.n_layer), int(model.hp.n_head_kv), int(model.hp.head_dim),
           pool_blocks(model.hp, params), params.kv_type, model_salt(model, params.kv_type),
           params.sparse.summary_rows()) {
   const ModelHparams& hp = model.hp;
@@ -291,7 +291,6 @@ void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t 
       const int64_t t = task / (n_kv * slices), g = task / slices % n_kv, slice = task % slices;
       const int64_t h0 = g * group + slice * per_slice, n_heads = std::min(per_slice, group - slice * per_slice);
       if (n_heads <= 0) continue;
-      const int64_t kv_off = g * hd;
       const int64_t n_keys = pos0 + t + 1;
       const size_t sel = size_t(t * n_kv + g);
       const bool dense = !sparse || chosen_count_[sel] < 0;
@@ -312,11 +311,11 @@ void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t 
       };
       const int64_t room = n_keys;  // scores of head i start at scores + i * room
       const int64_t n_scores = for_runs([&](int64_t j0, int64_t run, int64_t off) {
-        const float* key = static_cast<const float*>(kv_.key(seq, j0, layer)) + kv_off;
+        const float* key = static_cast<const float*>(kv_.key(seq, j0, layer, int(g)));
         for (int64_t i = 0; i < n_heads; ++i) {
           const float* q = q_.data() + t * q_dim + (h0 + i) * hd;
           float* out = scores + i * room + off;
-          for (int64_t j = 0; j < run; ++j) out[j] = dot_vec_f32(key + j * n_kv * hd, q, hd) * scale;
+          for (int64_t j = 0; j < run; ++j) out[j] = dot_vec_f32(key + j * hd, q, hd) * scale;
         }
       });
       for (int64_t i = 0; i < n_heads; ++i) {
@@ -331,10 +330,10 @@ void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t 
       thread_local std::vector<float> acc;
       acc.assign(size_t(n_heads * hd * lanes), 0.f);
       for_runs([&](int64_t j0, int64_t run, int64_t off) {
-        const float* value = static_cast<const float*>(kv_.value(seq, j0, layer)) + kv_off;
+        const float* value = static_cast<const float*>(kv_.value(seq, j0, layer, int(g)));
         for (int64_t i = 0; i < n_heads; ++i)
           for (int64_t j = 0; j < run; ++j)
-            lanes_fma(acc.data() + i * hd * lanes, lanes, value + j * n_kv * hd, scores[i * room + off + j], off + j, hd);
+            lanes_fma(acc.data() + i * hd * lanes, lanes, value + j * hd, scores[i * room + off + j], off + j, hd);
       });
       for (int64_t i = 0; i < n_heads; ++i)
         lanes_sum(acc.data() + i * hd * lanes, lanes, hd, attn_.data() + t * q_dim + (h0 + i) * hd);
@@ -352,7 +351,7 @@ void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t 
 void Context::attention_f16(const KvSequence& seq, int layer, int64_t pos0, int64_t n, bool sparse) {
   const ModelHparams& hp = model_.hp;
   const int64_t hd = hp.head_dim, q_dim = hp.n_head * hd, n_kv = hp.n_head_kv, group = hp.n_head / n_kv;
-  const int64_t stride = n_kv * hd, topk = params_.sparse.topk;
+  const int64_t stride = hd, topk = params_.sparse.topk;  // a head's positions are consecutive
   const float scale = 1.0f / std::sqrt(float(hd));
   constexpr int64_t bs = KvCache::kBlockTokens, per_chunk = kFlashChunkBlocks;
 
@@ -401,7 +400,7 @@ void Context::attention_f16(const KvSequence& seq, int layer, int64_t pos0, int6
     const int64_t first = pos0 + tile.begin, last = pos0 + tile.end - 1;
     const auto rows = [&](int64_t i, int which) {
       const int64_t j0 = list.block(i) * bs;
-      return static_cast<const uint16_t*>(which == 0 ? kv_.key(seq, j0, layer) : kv_.value(seq, j0, layer)) + g * hd;
+      return static_cast<const uint16_t*>(which == 0 ? kv_.key(seq, j0, layer, int(g)) : kv_.value(seq, j0, layer, int(g)));
     };
     for (int64_t i = c * per_chunk, e = std::min(list.n_blocks, i + per_chunk); i < e; ++i) {
       const int64_t j0 = list.block(i) * bs, run = std::min(bs, last - j0 + 1);
@@ -440,27 +439,18 @@ void Context::attention_f16(const KvSequence& seq, int layer, int64_t pos0, int6
     });
     return;
   }
-  // Flash-decoding: a task per chunk, its state kept in flash_parts_, then the merges. Parts run
-  // chunk by chunk with the KV heads of a chunk adjacent, so a thread reads whole cache rows.
+  // Flash-decoding: a task per chunk, its state kept in flash_parts_, then the merges.
   split_first_.assign(size_t(n_tasks) + 1, 0);
-  for (int64_t i = 0; i < n_tasks; ++i)
-    split_first_[size_t(i) + 1] = split_first_[size_t(i)] + chunks_of(list_of(tiles_[size_t(i / n_kv)], i % n_kv));
-  const int64_t n_parts = split_first_.back();
+  split_parts_.clear();
+  for (int64_t task = 0; task < n_tasks; ++task) {
+    const int64_t chunks = chunks_of(list_of(tiles_[size_t(task / n_kv)], task % n_kv));
+    for (int64_t c = 0; c < chunks; ++c) split_parts_.push_back({task, c});
+    split_first_[size_t(task) + 1] = int64_t(split_parts_.size());
+  }
+  const int64_t n_parts = int64_t(split_parts_.size());
   // One chunk per task (short contexts): each part is its task's whole state, so it goes
   // straight to the output (merging one part into an empty state changes no bit).
   const bool single = n_parts == n_tasks;
-  split_parts_.clear();
-  part_slot_.assign(size_t(n_parts), 0);
-  for (int64_t tile = 0; tile < int64_t(tiles_.size()); ++tile) {
-    int64_t most = 0;
-    for (int64_t g = 0; g < n_kv; ++g) most = std::max(most, split_first_[size_t(tile * n_kv + g) + 1] - split_first_[size_t(tile * n_kv + g)]);
-    for (int64_t c = 0; c < most; ++c)
-      for (int64_t g = 0, task = tile * n_kv; g < n_kv; ++g, ++task)
-        if (split_first_[size_t(task)] + c < split_first_[size_t(task) + 1]) {
-          part_slot_[size_t(split_first_[size_t(task)] + c)] = int64_t(split_parts_.size());
-          split_parts_.push_back({task, c});
-        }
-  }
   if (!single && flash_parts_.size() < size_t(n_parts) * state_room) flash_parts_.resize(size_t(n_parts) * state_room);
   pool_.parallel_for(n_parts, [&](int64_t begin, int64_t end, int thread) {
     float* qt = flash_scratch_[size_t(thread)].data();
@@ -491,7 +481,7 @@ void Context::attention_f16(const KvSequence& seq, int layer, int64_t pos0, int6
       flash_reset(shape, FlashState(shape, total));
       for (int64_t c = split_first_[size_t(task)]; c < split_first_[size_t(task) + 1]; ++c)
         flash_merge(shape, FlashState(shape, total),
-                    FlashState(shape, flash_parts_.data() + size_t(part_slot_[size_t(c)]) * state_room));
+                    FlashState(shape, flash_parts_.data() + size_t(c) * state_room));
       flash_output(shape, FlashState(shape, total), attn_.data() + tile.begin * q_dim + g * group * hd, group, q_dim);
     }
   });

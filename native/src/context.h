@@ -82,9 +82,8 @@ class Context {
   std::vector<float> x_, xn_, q_, k_, v_, attn_, proj_, gate_, up_;
   std::vector<std::vector<float>> scores_;  // per thread: attention weights over positions (F32 KV)
   // F16 KV (flash attention): tiles of a batch's tokens [begin, end); per thread scratch and
-  // row limits. A split batch: chunk states (flash_parts_) in run order (split_parts_: which
-  // tile × KV head task and chunk), and per task its first chunk in part_slot_ (split_first_),
-  // which maps (task, chunk) to the state's index.
+  // row limits. A split batch: chunk states (flash_parts_), task after task (split_parts_:
+  // which tile × KV head task and chunk), and per task the index of its first (split_first_).
   struct Tile {
     int64_t begin, end;
   };
@@ -96,7 +95,7 @@ class Context {
   std::vector<std::vector<int32_t>> flash_limits_;
   std::vector<float> flash_parts_;
   std::vector<SplitPart> split_parts_;
-  std::vector<int64_t> split_first_, part_slot_;
+  std::vector<int64_t> split_first_;
   // Sparse attention: a selector per thread; per (token, KV head) of a batch the chosen blocks
   // (topk slots), their count (-1: dense) and the first window block.
   std::vector<BlockSelector> selectors_;

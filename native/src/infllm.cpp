@@ -16,20 +16,23 @@ namespace {
 int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
 
-// Mean of the stored keys [first, first + count) of a layer, written as summary row r of `block`.
+// Mean of the stored keys [first, first + count) of a layer, written as summary row r of `block`
+// (kv_dim wide: head after head).
 void store_mean(KvCache& kv, const KvSequence& seq, int layer, int64_t first, int64_t count, int64_t block, int r,
                 std::vector<float>& acc) {
-  const int64_t w = kv.kv_dim();
+  const int64_t w = kv.kv_dim(), hd = kv.head_dim();
   acc.assign(size_t(w), 0.f);
-  for (int64_t p = first; p < first + count; ++p) {
-    const void* row = kv.key(seq, p, layer);
-    if (kv.type() == KvType::F16) {
-      const uint16_t* h = static_cast<const uint16_t*>(row);
-      for (int64_t i = 0; i < w; ++i) acc[size_t(i)] += fp16_to_f32(h[i]);
-    } else {
-      add_scaled(acc.data(), static_cast<const float*>(row), 1.0f, w);
+  for (int64_t p = first; p < first + count; ++p)
+    for (int h = 0; h < kv.n_heads(); ++h) {
+      const void* row = kv.key(seq, p, layer, h);
+      float* sum = acc.data() + h * hd;
+      if (kv.type() == KvType::F16) {
+        const uint16_t* half = static_cast<const uint16_t*>(row);
+        for (int64_t i = 0; i < hd; ++i) sum[i] += fp16_to_f32(half[i]);
+      } else {
+        add_scaled(sum, static_cast<const float*>(row), 1.0f, hd);
+      }
     }
-  }
   void* dst = kv.summary(seq, block, layer, r);
   for (int64_t i = 0; i < w; ++i) acc[size_t(i)] /= float(count);
   if (kv.type() == KvType::F16) {

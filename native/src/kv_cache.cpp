@@ -27,13 +27,15 @@ size_t KvCache::block_bytes(int n_layers, int kv_dim, KvType type, int summary_r
          (type == KvType::F16 ? 2 : 4);
 }
 
-KvCache::KvCache(int n_layers, int kv_dim, int max_blocks, KvType type, uint64_t salt, int summary_rows)
+KvCache::KvCache(int n_layers, int n_heads, int head_dim, int max_blocks, KvType type, uint64_t salt, int summary_rows)
     : n_layers_(n_layers),
-      kv_dim_(kv_dim),
+      n_heads_(n_heads),
+      head_dim_(head_dim),
+      kv_dim_(n_heads * head_dim),
       summary_rows_(summary_rows),
       type_(type),
       elem_bytes_(type == KvType::F16 ? 2 : 4),
-      block_bytes_(block_bytes(n_layers, kv_dim, type, summary_rows)),
+      block_bytes_(block_bytes(n_layers, n_heads * head_dim, type, summary_rows)),
       salt_(salt),
       max_blocks_(max_blocks) {
   if (max_blocks < 1) throw std::invalid_argument("the KV cache needs at least one block");
@@ -218,7 +220,8 @@ void KvCache::clear_cached() {
   }
 }
 
-// Block layout: per layer, 64 key rows, 64 value rows, then the summary rows.
+// Block layout: per layer, 64 key rows, 64 value rows (each of the two: head after head, a
+// head's 64 positions consecutive), then the summary rows (kv_dim wide).
 size_t KvCache::row_elems_offset(int64_t slot, int layer, int which) const {
   const size_t layer_rows = 2 * size_t(kBlockTokens) + size_t(summary_rows_);
   return (size_t(layer) * layer_rows + size_t(which) * kBlockTokens + size_t(slot)) * size_t(kv_dim_);
@@ -229,22 +232,24 @@ void* KvCache::summary(const KvSequence& seq, int64_t block_index, int layer, in
   return blocks_[size_t(b)] + row_elems_offset(int64_t(2) * kBlockTokens + r, layer, 0) * elem_bytes_;
 }
 
-uint8_t* KvCache::row(const KvSequence& seq, int64_t pos, int layer, int which) const {
+uint8_t* KvCache::row(const KvSequence& seq, int64_t pos, int layer, int which, int head) const {
   const int32_t b = seq.blocks[size_t(pos / kBlockTokens)];
-  return blocks_[size_t(b)] + row_elems_offset(pos % kBlockTokens, layer, which) * elem_bytes_;
+  const size_t in_layer = (size_t(head) * kBlockTokens + size_t(pos % kBlockTokens)) * size_t(head_dim_);
+  return blocks_[size_t(b)] + (row_elems_offset(0, layer, which) + in_layer) * elem_bytes_;
 }
 
 void KvCache::store(const KvSequence& seq, int64_t pos, int layer, const float* k, const float* v) {
-  for (int which = 0; which < 2; ++which) {
-    const float* src = which == 0 ? k : v;
-    uint8_t* dst = row(seq, pos, layer, which);
-    if (type_ == KvType::F32) {
-      std::memcpy(dst, src, size_t(kv_dim_) * 4);
-    } else {
-      uint16_t* h = reinterpret_cast<uint16_t*>(dst);
-      for (int i = 0; i < kv_dim_; ++i) h[i] = f32_to_fp16(src[i]);
+  for (int which = 0; which < 2; ++which)
+    for (int h = 0; h < n_heads_; ++h) {
+      const float* src = (which == 0 ? k : v) + size_t(h) * size_t(head_dim_);
+      uint8_t* dst = row(seq, pos, layer, which, h);
+      if (type_ == KvType::F32) {
+        std::memcpy(dst, src, size_t(head_dim_) * 4);
+      } else {
+        uint16_t* half = reinterpret_cast<uint16_t*>(dst);
+        for (int i = 0; i < head_dim_; ++i) half[i] = f32_to_fp16(src[i]);
+      }
     }
-  }
 }
 
 }  // namespace ls

@@ -44,15 +44,17 @@ class KvCache {
  public:
   static constexpr int kBlockTokens = 64;
 
-  // kv_dim = n_kv_heads * head_dim; max_blocks bounds the pool; salt separates models;
+  // Rows of n_heads KV heads of head_dim; max_blocks bounds the pool; salt separates models;
   // summary_rows: extra rows per layer and block (see above).
-  KvCache(int n_layers, int kv_dim, int max_blocks, KvType type, uint64_t salt, int summary_rows = 0);
+  KvCache(int n_layers, int n_heads, int head_dim, int max_blocks, KvType type, uint64_t salt, int summary_rows = 0);
 
   // Bytes of one block (every layer's keys, values and summary rows).
   static size_t block_bytes(int n_layers, int kv_dim, KvType type, int summary_rows = 0);
 
   KvType type() const { return type_; }
   int kv_dim() const { return kv_dim_; }
+  int n_heads() const { return n_heads_; }
+  int head_dim() const { return head_dim_; }
   size_t elem_bytes() const { return elem_bytes_; }
   int max_blocks() const { return max_blocks_; }
   int summary_rows() const { return summary_rows_; }
@@ -77,11 +79,13 @@ class KvCache {
   // Evicts every free cached block (a cold start for the next prompt).
   void clear_cached();
 
-  // Writes one position's keys and values (kv_dim floats each) for a layer.
+  // Writes one position's keys and values (kv_dim floats each, head after head) for a layer.
   void store(const KvSequence& seq, int64_t pos, int layer, const float* k, const float* v);
-  // Pointer to the stored key/value row of a position (F16 bits or F32 per type()).
-  const void* key(const KvSequence& seq, int64_t pos, int layer) const { return row(seq, pos, layer, 0); }
-  const void* value(const KvSequence& seq, int64_t pos, int layer) const { return row(seq, pos, layer, 1); }
+  // Pointer to one KV head's stored key/value at a position (head_dim elements, F16 bits or
+  // F32 per type()). A block keeps each head's 64 positions together, head_dim elements
+  // apart, so attention to one head streams contiguous memory.
+  const void* key(const KvSequence& seq, int64_t pos, int layer, int head) const { return row(seq, pos, layer, 0, head); }
+  const void* value(const KvSequence& seq, int64_t pos, int layer, int head) const { return row(seq, pos, layer, 1, head); }
   // Summary row r (< summary_rows()) of seq's block_index-th block for a layer; the rows of
   // one block and layer are consecutive, kv_dim elements apart.
   void* summary(const KvSequence& seq, int64_t block_index, int layer, int r) const;
@@ -98,7 +102,7 @@ class KvCache {
     std::vector<int32_t> tokens;  // the 64 token ids of a cached block (checked on a hit)
   };
 
-  uint8_t* row(const KvSequence& seq, int64_t pos, int layer, int which) const;
+  uint8_t* row(const KvSequence& seq, int64_t pos, int layer, int which, int head) const;
   size_t row_elems_offset(int64_t slot, int layer, int which) const;
   uint64_t block_key(uint64_t parent_key, const int32_t* tokens) const;
   void retain(int32_t block);
@@ -109,6 +113,8 @@ class KvCache {
   void make_evictable_if_leaf(int32_t block);
 
   int n_layers_;
+  int n_heads_;
+  int head_dim_;
   int kv_dim_;
   int summary_rows_;
   KvType type_;

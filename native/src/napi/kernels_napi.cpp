@@ -236,7 +236,7 @@ Napi::Value sparse_select(const Napi::CallbackInfo& info) {
   try {
     sp.validate();
     const int64_t n_blocks = (n_keys + KvCache::kBlockTokens - 1) / KvCache::kBlockTokens;
-    KvCache kv(1, int(kv_dim), int(n_blocks), KvType::F32, 0, sp.summary_rows());
+    KvCache kv(1, int(kv_heads), int(head_dim), int(n_blocks), KvType::F32, 0, sp.summary_rows());
     KvSequence seq;
     kv.reserve(seq, n_keys);
     std::vector<float> zeros(size_t(kv_dim), 0.f);
