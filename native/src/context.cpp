@@ -236,7 +236,7 @@ void Context::norm_rows(const std::vector<float>& weight, int64_t n) {
   if (n < 8) rows(0, n, 0); else pool_.parallel_for(n, rows);
 }
 
-void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t n) {
+void Context::attention(KvSequence& seq, int layer, int64_t pos0, int64_t n) {
   const ModelHparams& hp = model_.hp;
   const int64_t hd = hp.head_dim, q_dim = hp.n_head * hd, n_kv = hp.n_head_kv;
   const int64_t group = hp.n_head / n_kv;
@@ -250,6 +250,8 @@ void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t 
   const bool sparse = sp.enabled && pos0 + n >= sp.dense_len;
   if (sp.enabled) update_compressed_keys(kv_, seq, layer, pos0, pos0 + n, sp);
   if (sparse) {
+    // Blocks before pos0 are committed; this batch completes those up to (pos0 + n) / bs.
+    kv_.sync_summary_copy(seq, layer, pos0 / bs, (pos0 + n) / bs);
     pool_.parallel_for(n * n_kv, [&](int64_t begin, int64_t end, int thread) {
       for (int64_t task = begin; task < end; ++task) {
         const int64_t t = task / n_kv, g = task % n_kv, pos = pos0 + t;

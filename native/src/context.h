@@ -70,7 +70,7 @@ class Context {
                      float* hidden_sum);
   // xn_ = rms_norm(x_) * weight for n tokens (the pool splits the tokens of a long batch).
   void norm_rows(const std::vector<float>& weight, int64_t n);
-  void attention(const KvSequence& seq, int layer, int64_t pos0, int64_t n);
+  void attention(KvSequence& seq, int layer, int64_t pos0, int64_t n);
   void attention_f16(const KvSequence& seq, int layer, int64_t pos0, int64_t n, bool sparse);
 
   const Model& model_;

@@ -105,14 +105,13 @@ int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int laye
   scratch_.resize(shape.scratch_floats());
   tile_scores_.resize(size_t(kFlashRunKeys * shape.ld));
   flash_load_queries(shape, q, group, 0, scale, qt_.data());
-  const int64_t off = kv_head * head_dim;
   const size_t elem = kv.elem_bytes();
   const auto group_scores = [&](int64_t n, auto&& row_of, std::vector<float>& out) {
     out.resize(size_t(group * n));
     const void* rows[2][kFlashRunKeys];  // this call's rows and the next's, prefetched meanwhile
     const auto gather = [&](int64_t j0, const void** to) {
       for (int64_t j = 0, run = std::min(kFlashRunKeys, n - j0); j < run; ++j) {
-        to[j] = static_cast<const uint8_t*>(row_of(j0 + j)) + off * elem;
+        to[j] = row_of(j0 + j);
         flash_prefetch(to[j], 0, 1, head_dim * int64_t(elem));
       }
     };
@@ -134,7 +133,7 @@ int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int laye
     // q_h · K1[j] / √d, [h][j - j_lo]; fine key j is stored in the block holding its last token.
     group_scores(n_j, [&](int64_t i) {
       const int64_t last = (j_lo + i) * s + k - 1;
-      return kv.summary(seq, last / bs, layer, int((last % bs + 1) / s - 1));
+      return kv.summary_row(seq, last / bs, layer, int(kv_head), int((last % bs + 1) / s - 1));
     }, dots_);
     // Softmax normaliser of each head over the visible coarse kernels.
     lse_.assign(size_t(group), 0.f);
@@ -142,7 +141,7 @@ int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int laye
     if (n_coarse > 0) {
       group_scores(n_coarse, [&](int64_t j) {
         const int64_t last = j * 4 * s + 4 * k - 1;
-        return kv.summary(seq, last / bs, layer, int(sp.fine_per_block() + (last % bs + 1) / (4 * s) - 1));
+        return kv.summary_row(seq, last / bs, layer, int(kv_head), int(sp.fine_per_block() + (last % bs + 1) / (4 * s) - 1));
       }, coarse_);
       for (int64_t h = 0; h < group; ++h) {
         float* e = coarse_.data() + h * n_coarse;

@@ -232,6 +232,35 @@ void* KvCache::summary(const KvSequence& seq, int64_t block_index, int layer, in
   return blocks_[size_t(b)] + row_elems_offset(int64_t(2) * kBlockTokens + r, layer, 0) * elem_bytes_;
 }
 
+void KvCache::sync_summary_copy(KvSequence& seq, int layer, int64_t stable, int64_t upto) const {
+  const size_t heads = size_t(n_heads_);
+  if (seq.summary_copied.empty()) {
+    seq.summary_copied.assign(size_t(n_layers_), 0);
+    seq.summary_copy.assign(size_t(n_layers_) * heads, {});
+  }
+  int64_t& copied = seq.summary_copied[size_t(layer)];
+  upto = std::min<int64_t>(upto, int64_t(seq.blocks.size()));
+  copied = std::min({copied, stable, upto});
+  const size_t row = size_t(head_dim_) * elem_bytes_, per_block = row * size_t(summary_rows_);
+  for (size_t h = 0; h < heads; ++h) {
+    std::vector<uint8_t>& dst = seq.summary_copy[size_t(layer) * heads + h];
+    dst.resize(size_t(upto) * per_block);
+    for (int64_t b = copied; b < upto; ++b)
+      for (int r = 0; r < summary_rows_; ++r)
+        std::memcpy(dst.data() + size_t(b) * per_block + size_t(r) * row,
+                    static_cast<const uint8_t*>(summary(seq, b, layer, r)) + h * row, row);
+  }
+  copied = upto;
+}
+
+const void* KvCache::summary_row(const KvSequence& seq, int64_t block_index, int layer, int head, int r) const {
+  const size_t row = size_t(head_dim_) * elem_bytes_;
+  if (size_t(layer) < seq.summary_copied.size() && block_index < seq.summary_copied[size_t(layer)])
+    return seq.summary_copy[size_t(layer) * size_t(n_heads_) + size_t(head)].data() +
+           (size_t(block_index) * size_t(summary_rows_) + size_t(r)) * row;
+  return static_cast<const uint8_t*>(summary(seq, block_index, layer, r)) + size_t(head) * row;
+}
+
 uint8_t* KvCache::row(const KvSequence& seq, int64_t pos, int layer, int which, int head) const {
   const int32_t b = seq.blocks[size_t(pos / kBlockTokens)];
   const size_t in_layer = (size_t(head) * kBlockTokens + size_t(pos % kBlockTokens)) * size_t(head_dim_);

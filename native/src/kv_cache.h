@@ -30,6 +30,11 @@ struct KvSequence {
   std::vector<int32_t> tokens;   // the token at each filled position (prefix-cache keys)
   std::vector<uint64_t> keys;    // chained key of each full block, in table order
   bool shareable = true;         // false: never published to the prefix map (synthetic contents)
+  // The summary rows of the blocks, copied together per layer and KV head ([layer * heads +
+  // head]: block after block, the block's rows in order, head_dim wide) up to
+  // summary_copied[layer] blocks (KvCache::sync_summary_copy).
+  std::vector<std::vector<uint8_t>> summary_copy;
+  std::vector<int64_t> summary_copied;
 };
 
 struct KvCacheStats {
@@ -89,6 +94,14 @@ class KvCache {
   // Summary row r (< summary_rows()) of seq's block_index-th block for a layer; the rows of
   // one block and layer are consecutive, kv_dim elements apart.
   void* summary(const KvSequence& seq, int64_t block_index, int layer, int r) const;
+  // A scan of many blocks' summary rows (sparse selection) would touch every block; the
+  // sequence keeps them copied together instead. Brings layer's copy to blocks [0, upto),
+  // first dropping what was copied at or past block `stable` (positions past the last
+  // committed one may have been written since).
+  void sync_summary_copy(KvSequence& seq, int layer, int64_t stable, int64_t upto) const;
+  // KV head `head`'s part of summary row r of seq's block_index-th block (head_dim elements):
+  // from the copy when it reaches that block, else from the block.
+  const void* summary_row(const KvSequence& seq, int64_t block_index, int layer, int head, int r) const;
 
  private:
   static constexpr int32_t kNoBlock = -1;
