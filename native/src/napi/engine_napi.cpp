@@ -191,10 +191,16 @@ class GenerateJob : public Napi::AsyncProgressQueueWorker<int32_t> {
   ls::GenerateStats stats_;
 };
 
-Napi::Float32Array to_float32(Napi::Env env, const std::vector<float>& v) {
-  Napi::Float32Array a = Napi::Float32Array::New(env, v.size());
-  std::copy(v.begin(), v.end(), a.Data());
-  return a;
+// Hands the vector's memory to JS without a copy (logits are vocab-sized, every decode step).
+Napi::Float32Array to_float32(Napi::Env env, std::vector<float>&& v) {
+  auto* owned = new std::vector<float>(std::move(v));
+  if (owned->empty()) {
+    delete owned;
+    return Napi::Float32Array::New(env, 0);
+  }
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, owned->data(), owned->size() * sizeof(float),
+                                                    [](Napi::Env, void*, std::vector<float>* o) { delete o; }, owned);
+  return Napi::Float32Array::New(env, owned->size(), buffer, 0);
 }
 
 class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
@@ -383,7 +389,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     auto logits = std::make_shared<std::vector<float>>();
     auto* job = new Job(env, e, [e, id, tokens, from, logits] { e->eval(id, *tokens, from, *logits); },
                         [logits, from](Napi::Env env) -> Napi::Value {
-                          return from < 0 ? env.Null() : Napi::Value(to_float32(env, *logits));
+                          return from < 0 ? env.Null() : Napi::Value(to_float32(env, std::move(*logits)));
                         });
     Napi::Promise p = job->promise();
     job->Queue();
@@ -464,7 +470,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     auto tokens = std::make_shared<std::vector<int32_t>>(token_array(env, info[0], "tokens"));
     auto result = std::make_shared<std::vector<float>>();
     auto* job = new Job(env, e, [e, tokens, result] { *result = e->embed(*tokens); },
-                        [result](Napi::Env env) -> Napi::Value { return to_float32(env, *result); });
+                        [result](Napi::Env env) -> Napi::Value { return to_float32(env, std::move(*result)); });
     Napi::Promise p = job->promise();
     job->Queue();
     return p;
