@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 
 #include "json_constraint.h"
@@ -159,13 +160,14 @@ GenerateStats Engine::generate(const std::vector<int32_t>& prompt, const Generat
   const int32_t n_vocab = int32_t(model_->hp.n_vocab);
   GenerateStats stats;
   stats.prompt_tokens = int64_t(prompt.size());
-  ScratchSequence scratch(*this);
+  std::optional<ScratchSequence> scratch;
+  KvSequence& seq = params.sequence >= 0 ? sequence(params.sequence) : scratch.emplace(*this).seq;
   std::vector<float> logits;
   EvalOutputs out;
   out.logits = &logits;
   out.logits_from = int64_t(prompt.size()) - 1;
   auto start = std::chrono::steady_clock::now();
-  stats.cached_tokens = counted_eval(scratch.seq, prompt.data(), int64_t(prompt.size()), out, true).hit_tokens;
+  stats.cached_tokens = counted_eval(seq, prompt.data(), int64_t(prompt.size()), out, true).hit_tokens;
   stats.prefill_ms = ms_since(start);
   for (int32_t t : prompt) sampler.accept(t);
 
@@ -194,13 +196,14 @@ GenerateStats Engine::generate(const std::vector<int32_t>& prompt, const Generat
       break;
     }
     if (i + 1 == params.max_tokens) break;
-    if (scratch.seq.n_tokens >= ctx_->params().n_ctx) {
+    if (seq.n_tokens >= ctx_->params().n_ctx) {
       stats.stop_reason = "context";
       break;
     }
-    counted_eval(scratch.seq, &id, 1, out, false);
+    counted_eval(seq, &id, 1, out, false);
   }
   stats.decode_ms = ms_since(start);
+  if (!scratch) publish_stats();
   return stats;
 }
 

@@ -61,6 +61,9 @@ struct GenerateParams {
   // ignore_eos does: generation runs to max_tokens, a stop or the context. Not with json,
   // whose constraint ends the output when the value is complete.
   bool ignore_eos = false;
+  // >= 0: generate in this sequence (the prompt is appended to it, and what is generated
+  // stays, all but the last token, which is not evaluated) instead of in a scratch one.
+  int32_t sequence = -1;
 };
 
 struct GenerateStats {

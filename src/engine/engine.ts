@@ -129,6 +129,14 @@ export class Session {
     return this.handle.eval(this.id, tokens, wantLogits);
   }
 
+  /** Appends `tokens` and generates after them in this session, natively token after token;
+   * what is generated stays in the session except the last token (not evaluated: pass it to
+   * the next eval or generate to continue). */
+  generate(tokens: ArrayLike<number>, opts: GenerateOptions = {}): GenerateStream {
+    this.check();
+    return generateStream(this.handle, Array.from(tokens), { ...generateOptions(opts), sequence: this.id }, opts);
+  }
+
   /** Benchmarks only: fills this empty session with nTokens positions of pseudo-random keys and
    * values, as if a prompt had been evaluated (decode cost does not depend on the KV values). */
   fillSynthetic(nTokens: number, seed = 1): Promise<void> {
@@ -201,26 +209,7 @@ export class NativeEngine implements Engine {
   }
 
   generate(promptOrMessages: string | readonly ChatMessage[], opts: GenerateOptions = {}): GenerateStream {
-    const handle = this.live();
-    const tokens = this.promptTokens(promptOrMessages);
-    const nativeOptions = generateOptions(opts);
-    let resolveStats!: (s: GenerateStats) => void;
-    let rejectStats!: (e: unknown) => void;
-    const stats = new Promise<GenerateStats>((res, rej) => {
-      resolveStats = res;
-      rejectStats = rej;
-    });
-    stats.catch(() => {}); // the iterator reports the error; stats is optional to await
-    const iterate = (): AsyncIterator<string> => streamTokens(handle, tokens, nativeOptions, opts, resolveStats, rejectStats);
-    let started = false;
-    return {
-      stats,
-      [Symbol.asyncIterator]: () => {
-        if (started) throw new Error('a generate stream can be iterated once');
-        started = true;
-        return iterate();
-      },
-    };
+    return generateStream(this.live(), this.promptTokens(promptOrMessages), generateOptions(opts), opts);
   }
 
   async score(prompt: string, continuation: string): Promise<ScoreResult> {
@@ -282,6 +271,25 @@ export class NativeEngine implements Engine {
     if (!this.chatTemplate) throw new Error(`${this.nativeInfo.path} has no tokenizer.chat_template: pass a plain prompt`);
     return this.chatTemplate;
   }
+}
+
+function generateStream(handle: NativeEngineHandle, tokens: number[], nativeOptions: Record<string, unknown>, opts: GenerateOptions): GenerateStream {
+  let resolveStats!: (s: GenerateStats) => void;
+  let rejectStats!: (e: unknown) => void;
+  const stats = new Promise<GenerateStats>((res, rej) => {
+    resolveStats = res;
+    rejectStats = rej;
+  });
+  stats.catch(() => {}); // the iterator reports the error; stats is optional to await
+  let started = false;
+  return {
+    stats,
+    [Symbol.asyncIterator]: () => {
+      if (started) throw new Error('a generate stream can be iterated once');
+      started = true;
+      return streamTokens(handle, tokens, nativeOptions, opts, resolveStats, rejectStats);
+    },
+  };
 }
 
 function generateOptions(opts: GenerateOptions): Record<string, unknown> {

@@ -58,6 +58,35 @@ test('greedy generate streams the tokens that step-by-step argmax picks', async 
   assert.equal(text, pieces);
 });
 
+test('generate in a session continues it and keeps what it generated but the last token', async () => {
+  const first = engine.tokenize('The history');
+  const more = engine.tokenize(' of science', { addSpecial: false });
+  // Reference: step-by-step argmax after the whole prompt, in a fresh session.
+  const ref = engine.session();
+  let logits = await ref.eval([...first, ...more], 'last');
+  const expected = [];
+  for (let i = 0; i < 6; i++) {
+    expected.push(argmax(logits));
+    logits = await ref.eval([expected.at(-1)], 'last');
+  }
+  await ref.close();
+
+  const session = engine.session();
+  await session.eval(first, 'none');
+  const stream = session.generate(more, { maxTokens: 5, temperature: 0, ignoreEos: true });
+  let text = '';
+  for await (const piece of stream) text += piece;
+  const stats = await stream.stats;
+  assert.equal(stats.generatedTokens, 5);
+  assert.equal(stats.promptTokens, more.length);
+  assert.equal(text, new TextDecoder().decode(engine['handle'].tokenPieces(expected.slice(0, 5))));
+  // The session holds both prompts and the first 4 generated tokens: evaluating the 5th gives
+  // the logits that pick the 6th.
+  assert.equal(argmax(await session.eval([expected[4]], 'last')), expected[5]);
+  await session.close();
+  assert.throws(() => session.generate([5]), /session is closed/);
+});
+
 test('a stop string ends generation before it and is not output', async () => {
   let full = '';
   for await (const piece of engine.generate('Once upon a time', { maxTokens: 16, temperature: 0 })) full += piece;

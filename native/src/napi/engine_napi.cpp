@@ -415,6 +415,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     p.sampler.repeat_last_n = int32_t(int_option(env, o, "repeatLastN", 64, 0, 1 << 20));
     p.sampler.seed = uint64_t(int_option(env, o, "seed", 0, 0, (int64_t(1) << 53)));
     p.ignore_eos = bool_option(env, o, "ignoreEos", false);
+    p.sequence = int32_t(int_option(env, o, "sequence", -1, -1, INT32_MAX));
     if (o.Has("json") && !o.Get("json").IsUndefined() && !o.Get("json").IsNull()) {
       Napi::Value j = o.Get("json");
       if (j.IsBoolean()) {
