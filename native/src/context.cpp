@@ -406,13 +406,11 @@ void Context::attention_f16(const KvSequence& seq, int layer, int64_t pos0, int6
     };
     for (int64_t i = c * per_chunk, e = std::min(list.n_blocks, i + per_chunk); i < e; ++i) {
       const int64_t j0 = list.block(i) * bs, run = std::min(bs, last - j0 + 1);
-      if (i + 1 < list.n_blocks) {  // the next run streams in while this one is computed
-        const int64_t next_run = std::min(bs, last - list.block(i + 1) * bs + 1);
-        flash_prefetch(rows(i + 1, 0), stride * 2, next_run, hd * 2);
-        flash_prefetch(rows(i + 1, 1), stride * 2, next_run, hd * 2);
-      }
+      FlashNext next;  // the next run streams in while this one is computed
+      if (i + 1 < list.n_blocks)
+        next = {rows(i + 1, 0), rows(i + 1, 1), std::min(bs, last - list.block(i + 1) * bs + 1) * stride * 2};
       flash_block(shape, qt, rows(i, 0), rows(i, 1), stride, run, j0, j0 + run - 1 > first ? limit : nullptr, st,
-                  scratch);
+                  scratch, next);
     }
   };
   const auto shape_of = [&](const Tile& tile) { return FlashShape(group * (tile.end - tile.begin), hd); };

@@ -92,8 +92,8 @@ void flash_output(const FlashShape& s, FlashState st, float* out, int64_t heads,
 }
 
 void flash_block(const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n,
-                 int64_t pos, const int32_t* limit, FlashState st, float* scratch) {
-  active().block(s, qt, k, v, stride, n, pos, limit, st, scratch);
+                 int64_t pos, const int32_t* limit, FlashState st, float* scratch, const FlashNext& next) {
+  active().block(s, qt, k, v, stride, n, pos, limit, st, scratch, next);
 }
 
 void flash_merge(const FlashShape& s, FlashState into, FlashState part) { active().merge(s, into, part); }
@@ -104,8 +104,9 @@ void flash_scores(const FlashShape& s, const float* qt, const void* const* keys,
 }
 
 void flash_block_at(KernelLevel level, const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v,
-                    int64_t stride, int64_t n, int64_t pos, const int32_t* limit, FlashState st, float* scratch) {
-  kernels_for(level).block(s, qt, k, v, stride, n, pos, limit, st, scratch);
+                    int64_t stride, int64_t n, int64_t pos, const int32_t* limit, FlashState st, float* scratch,
+                    const FlashNext& next) {
+  kernels_for(level).block(s, qt, k, v, stride, n, pos, limit, st, scratch, next);
 }
 
 void flash_merge_at(KernelLevel level, const FlashShape& s, FlashState into, FlashState part) {

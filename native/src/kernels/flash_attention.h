@@ -59,11 +59,20 @@ void flash_load_queries(const FlashShape& s, const float* q, int64_t heads, int6
 void flash_prefetch(const void* rows, int64_t stride, int64_t n, int64_t bytes);
 // An empty state (m = -inf, l = 0, acc = 0).
 void flash_reset(const FlashShape& s, FlashState st);
+// The memory of the run after this one (its keys from k, its values from v, `bytes` each),
+// asked into cache while this run is computed (k null: none). A narrow tile spreads the
+// requests over its score loop: a burst of them would stall on the few line-fill buffers.
+struct FlashNext {
+  const void* k = nullptr;
+  const void* v = nullptr;
+  int64_t bytes = 0;
+};
+
 // Adds the run of n (1..64) keys at positions pos..pos+n-1 to st: key j's K and V rows at
 // k + j * stride and v + j * stride (F16). limit (ld lanes, or null for none): row r only sees
 // positions <= limit[r]; the others add nothing, bit for bit as if they were not in the run.
 void flash_block(const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n,
-                 int64_t pos, const int32_t* limit, FlashState st, float* scratch);
+                 int64_t pos, const int32_t* limit, FlashState st, float* scratch, const FlashNext& next = {});
 // into = into ⊕ part (the online-softmax merge; an empty part leaves into unchanged).
 void flash_merge(const FlashShape& s, FlashState into, FlashState part);
 // out_r[i] = acc[i][r] / l[r] for the rows (0 for a row that saw no key).
@@ -75,7 +84,8 @@ void flash_scores(const FlashShape& s, const float* qt, const void* const* keys,
 
 // Fixed-level variants (tests compare the levels with a scalar reference).
 void flash_block_at(KernelLevel level, const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v,
-                    int64_t stride, int64_t n, int64_t pos, const int32_t* limit, FlashState st, float* scratch);
+                    int64_t stride, int64_t n, int64_t pos, const int32_t* limit, FlashState st, float* scratch,
+                    const FlashNext& next = {});
 void flash_merge_at(KernelLevel level, const FlashShape& s, FlashState into, FlashState part);
 void flash_scores_at(KernelLevel level, const FlashShape& s, const float* qt, const void* const* keys, bool keys_f16,
                      int64_t n, float* out, float* scratch);

@@ -112,14 +112,33 @@ void duplicate_rows(const FlashShape& s, const float* qt, float* qd) {
   for (int64_t i = 0; i < s.hd; ++i) _mm512_storeu_ps(qd + i * 16, _mm512_permutexvar_ps(idx(kDupIdx), _mm512_loadu_ps(qt + i * s.ld)));
 }
 
+// Asks for the next run's lines one a call: first its keys, then its values.
+struct SpreadPrefetch {
+  const char *k, *k_end, *v, *v_end;
+  explicit SpreadPrefetch(const FlashNext& n)
+      : k(static_cast<const char*>(n.k)), k_end(k ? k + n.bytes : nullptr), v(static_cast<const char*>(n.v)),
+        v_end(v ? v + n.bytes : nullptr) {}
+  void step() {
+    if (k < k_end) {
+      _mm_prefetch(k, _MM_HINT_T0);
+      k += 64;
+    } else if (v < v_end) {
+      _mm_prefetch(v, _MM_HINT_T0);
+      v += 64;
+    }
+  }
+};
+
 // st[j][r] = Σ_i key_j[i] q_r[i] for j < n_pad (a multiple of 16) from key pairs kp and the
-// doubled queries qd.
-void narrow_scores(const FlashShape& s, const float* kp, int64_t n_pad, const float* qd, float* st) {
+// doubled queries qd; meanwhile the next run is prefetched a line an iteration.
+void narrow_scores(const FlashShape& s, const float* kp, int64_t n_pad, const float* qd, float* st,
+                   SpreadPrefetch& prefetch) {
   for (int64_t p0 = 0; p0 < n_pad / 2; p0 += 8) {
     __m512 acc[8];
     for (int pp = 0; pp < 8; ++pp) acc[pp] = _mm512_setzero_ps();
     const float* kb = kp + p0 * s.hd * 2;
     for (int64_t i = 0; i < s.hd; ++i) {
+      prefetch.step();
       const __m512 q = _mm512_loadu_ps(qd + i * 16);
       for (int pp = 0; pp < 8; ++pp) acc[pp] = _mm512_fmadd_ps(bcast2(kb + (pp * s.hd + i) * 2), q, acc[pp]);
     }
@@ -131,7 +150,7 @@ void narrow_scores(const FlashShape& s, const float* kp, int64_t n_pad, const fl
 }
 
 void narrow_block(const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n,
-                  int64_t pos, const int32_t* limit, FlashState state, float* scratch) {
+                  int64_t pos, const int32_t* limit, FlashState state, float* scratch, const FlashNext& next) {
   float* kp = scratch;
   float* vf = kp + kFlashRunKeys * s.hdp;
   float* st = vf + kFlashRunKeys * s.hdp;
@@ -141,14 +160,15 @@ void narrow_block(const FlashShape& s, const float* qt, const uint16_t* k, const
   duplicate_rows(s, qt, qd);
   convert_pairs([&](int64_t j) { return k + j * stride; }, true, n, n_pad, s.hd, kp);
   convert_rows([&](int64_t j) { return v + j * stride; }, true, n, n, s.hd, s.hdp, vf);
-  narrow_scores(s, kp, n_pad, qd, st);
+  SpreadPrefetch prefetch(next);
+  narrow_scores(s, kp, n_pad, qd, st, prefetch);
   softmax_step(s, n, pos, limit, st, state, alpha);
   values_narrow(s, vf, n, st, alpha, state.acc);
 }
 
 void block_512(const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n,
-               int64_t pos, const int32_t* limit, FlashState st, float* scratch) {
-  (s.narrow() ? narrow_block : block_impl)(s, qt, k, v, stride, n, pos, limit, st, scratch);
+               int64_t pos, const int32_t* limit, FlashState st, float* scratch, const FlashNext& next) {
+  (s.narrow() ? narrow_block : block_impl)(s, qt, k, v, stride, n, pos, limit, st, scratch, next);
 }
 
 void scores_512(const FlashShape& s, const float* qt, const void* const* keys, bool keys_f16, int64_t n, float* out,
@@ -159,7 +179,8 @@ void scores_512(const FlashShape& s, const float* qt, const void* const* keys, b
   float* qd = st + kFlashRunKeys * s.ld + s.ld;
   duplicate_rows(s, qt, qd);
   convert_pairs([&](int64_t j) { return keys[j]; }, keys_f16, n, n_pad, s.hd, scratch);
-  narrow_scores(s, scratch, n_pad, qd, st);
+  SpreadPrefetch none{FlashNext{}};
+  narrow_scores(s, scratch, n_pad, qd, st, none);
   std::memcpy(out, st, size_t(n * s.ld) * sizeof(float));
 }
 

@@ -6,7 +6,7 @@ namespace ls {
 
 struct FlashKernelSet {
   void (*block)(const FlashShape&, const float*, const uint16_t*, const uint16_t*, int64_t, int64_t, int64_t,
-                const int32_t*, FlashState, float*);
+                const int32_t*, FlashState, float*, const FlashNext&);
   void (*merge)(const FlashShape&, FlashState, FlashState);
   void (*scores)(const FlashShape&, const float*, const void* const*, bool, int64_t, float*, float*);
 };

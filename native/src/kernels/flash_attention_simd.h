@@ -165,7 +165,11 @@ void values_narrow(const FlashShape& s, const float* vf, int64_t n, const float*
 }
 
 void block_impl(const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n,
-                int64_t pos, const int32_t* limit, FlashState state, float* scratch) {
+                int64_t pos, const int32_t* limit, FlashState state, float* scratch, const FlashNext& next) {
+  if (next.k) {
+    flash_prefetch(next.k, 0, 1, next.bytes);
+    flash_prefetch(next.v, 0, 1, next.bytes);
+  }
   float* kf = scratch;
   float* vf = kf + kFlashRunKeys * s.hdp;
   float* st = vf + kFlashRunKeys * s.hdp;
