@@ -119,6 +119,16 @@ int32_t Sampler::sample(float* logits, int32_t n_vocab) {
                                   " is NaN or +inf");
   }
   apply_penalties(logits, n_vocab);
+  if (params_.temperature <= 0.0f) {
+    // Greedy without a candidate list (every decode step of a benchmark or a JSON outline):
+    // the highest logit, the lowest id among equals.
+    int32_t best = -1;
+    float best_logit = -std::numeric_limits<float>::infinity();
+    for (int32_t i = 0; i < n_vocab; ++i)
+      if (logits[i] > best_logit) best = i, best_logit = logits[i];
+    if (best < 0) throw std::invalid_argument("sampler: every token is masked (all logits -inf)");
+    return best;
+  }
 
   cand_.clear();
   for (int32_t i = 0; i < n_vocab; ++i)
@@ -129,9 +139,6 @@ int32_t Sampler::sample(float* logits, int32_t n_vocab) {
   const auto better = [](const Candidate& a, const Candidate& b) {
     return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
   };
-
-  if (params_.temperature <= 0.0f)
-    return std::min_element(cand_.begin(), cand_.end(), better)->id;
 
   // Each filter keeps a highest-first prefix of the candidates, so the chain never needs to sort
   // the whole vocabulary: top-k selects (and sorts) k, min-p partitions, top-p sorts only the
