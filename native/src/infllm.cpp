@@ -143,15 +143,7 @@ int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int laye
         const int64_t last = j * 4 * s + 4 * k - 1;
         return kv.summary_row(seq, last / bs, layer, int(kv_head), int(sp.fine_per_block() + (last % bs + 1) / (4 * s) - 1));
       }, coarse_);
-      for (int64_t h = 0; h < group; ++h) {
-        float* e = coarse_.data() + h * n_coarse;
-        float m = -inf;
-        for (int64_t j = 0; j < n_coarse; ++j) m = std::max(m, e[j]);
-        exp_shifted(e, m, e, n_coarse);
-        float sum = 0.f;
-        for (int64_t j = 0; j < n_coarse; ++j) sum += e[j];
-        lse_[size_t(h)] = m + std::log(sum);
-      }
+      for (int64_t h = 0; h < group; ++h) lse_[size_t(h)] = log_sum_exp(coarse_.data() + h * n_coarse, n_coarse);
     }
     // Kernel scores summed over the group's heads.
     kernel_scores_.assign(size_t(n_j), 0.f);

@@ -72,6 +72,26 @@ void exp_shifted(const float* x, float shift, float* out, int64_t n) {
   for (; i < n; ++i) out[i] = expf_ggml(x[i] - shift);
 }
 
+LS_FMA_DISPATCH
+float log_sum_exp(float* x, int64_t n) {
+  // The max and the sum in 16 lanes (vectorised, unlike one running value), then the lanes.
+  float lanes[16];
+  std::fill(lanes, lanes + 16, -INFINITY);
+  int64_t i0 = 0;
+  for (; i0 + 16 <= n; i0 += 16)
+    for (int l = 0; l < 16; ++l) lanes[l] = x[i0 + l] > lanes[l] ? x[i0 + l] : lanes[l];
+  float max = -INFINITY;
+  for (int64_t i = i0; i < n; ++i) max = x[i] > max ? x[i] : max;
+  for (int l = 0; l < 16; ++l) max = lanes[l] > max ? lanes[l] : max;
+  exp_shifted(x, max, x, n);
+  std::fill(lanes, lanes + 16, 0.f);
+  for (i0 = 0; i0 + 16 <= n; i0 += 16)
+    for (int l = 0; l < 16; ++l) lanes[l] += x[i0 + l];
+  float sum = sum16(lanes);
+  for (int64_t i = i0; i < n; ++i) sum += x[i];
+  return max + std::log(sum);
+}
+
 void add_scaled(float* acc, const float* x, float scale, int64_t n) {
   if (scale == 1.0f) {
     for (int64_t i = 0; i < n; ++i) acc[i] += x[i];

@@ -14,6 +14,8 @@ void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void add_scaled(float* acc, const float* x, float scale, int64_t n);  // acc += scale * x
 // out[i] = exp(x[i] - shift) by ggml's vector expf (out may be x).
 void exp_shifted(const float* x, float shift, float* out, int64_t n);
+// log Σ exp(x[i]) over n >= 1 values; x becomes exp(x[i] - max).
+float log_sum_exp(float* x, int64_t n);
 
 enum class RopeStyle { AdjacentPairs, NeoX };
 
