@@ -45,6 +45,8 @@ export interface SharedVectors extends QuantizedVectors {
 
 /** The columns of a search hit, as `search` reads them. */
 export const ROW_COLUMNS = ['id', 'title', 'abstract', 'authors', 'year', 'venue', 'categories', 'url'] as const;
+/** The full-text-indexed columns (search.ts boosts them in this order). */
+export const TEXT_COLUMNS = ['title', 'abstract'] as const;
 
 const sharedArray = <T>(Kind: new (b: SharedArrayBuffer) => T, bytes: number): T => new Kind(new SharedArrayBuffer(bytes));
 

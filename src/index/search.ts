@@ -2,7 +2,7 @@
 import { MultiMatchQuery } from '@lancedb/lancedb';
 import { normalize, type Embedder } from './embedder.js';
 import type { PaperIndex } from './paper-index.js';
-import { ROW_COLUMNS } from './resident-vectors.js';
+import { ROW_COLUMNS, TEXT_COLUMNS } from './resident-vectors.js';
 
 export interface SearchFilters {
   since?: number;
@@ -42,7 +42,8 @@ export interface SearchHit {
 /** Reciprocal-rank-fusion constant (Cormack et al. 2009). */
 export const RRF_K = 60;
 const COLUMNS = [...ROW_COLUMNS];
-const TITLE_BOOST = 2;
+/** Boosts of TEXT_COLUMNS (title, abstract). */
+export const TEXT_BOOSTS = [2, 1];
 /** IVF partitions probed per vector query (of ~√rows). */
 const NPROBES = 24;
 
@@ -88,8 +89,9 @@ function toRow(r: Record<string, unknown>): Row {
  */
 const rowIds = (t: { getChild(name: string): { toArray(): BigUint64Array } | null }): bigint[] => [...(t.getChild('_rowid')?.toArray() ?? [])];
 
-function textQuery(index: PaperIndex, query: string, n: number, where?: string) {
-  const q = index.papers().query().fullTextSearch(new MultiMatchQuery(query, ['title', 'abstract'], { boosts: [TITLE_BOOST, 1] })).limit(n);
+/** LanceDB's BM25 query over TEXT_COLUMNS (what the resident postings of resident-text.ts reproduce). */
+export function textQuery(index: PaperIndex, query: string, n: number, where?: string) {
+  const q = index.papers().query().fullTextSearch(new MultiMatchQuery(query, [...TEXT_COLUMNS], { boosts: TEXT_BOOSTS })).limit(n);
   return where ? q.where(where) : q;
 }
 
