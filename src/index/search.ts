@@ -95,9 +95,15 @@ export function textQuery(index: PaperIndex, query: string, n: number, where?: s
   return where ? q.where(where) : q;
 }
 
-/** Row ids of the top `n` BM25 matches over title (boosted) and abstract, best first. */
-async function textRowIds(index: PaperIndex, query: string, n: number, where?: string): Promise<bigint[]> {
-  return rowIds(await textQuery(index, query, n, where).select(['_score']).withRowId().toArrow());
+/**
+ * Row ids of the top `n` BM25 matches over title (boosted) and abstract, best first: from the
+ * resident postings where the vectors are resident (the same ranking: resident-text.ts), otherwise
+ * from LanceDB's full-text indexes.
+ */
+async function textRowIds(index: PaperIndex, query: string, n: number, filters?: SearchFilters): Promise<bigint[]> {
+  const resident = index.residentVectors();
+  if (resident) return (await resident).textMatches(query, n, TEXT_BOOSTS, filters);
+  return rowIds(await textQuery(index, query, n, filterSql(filters)).select(['_score']).withRowId().toArrow());
 }
 
 /**
@@ -175,7 +181,6 @@ async function feedbackVector(index: PaperIndex, query: Float32Array, hits: bigi
 export async function search(index: PaperIndex, embedder: Embedder, query: string, opts: SearchOptions = {}): Promise<SearchHit[]> {
   const k = opts.k ?? 20;
   const n = Math.max(k, opts.candidates ?? 100);
-  const where = filterSql(opts.filters);
   const mode = opts.mode ?? 'hybrid';
   const feedback = opts.feedback ?? FEEDBACK_DOCS;
   if (!query.trim()) throw new Error('empty query');
@@ -185,7 +190,7 @@ export async function search(index: PaperIndex, embedder: Embedder, query: strin
   let fused: Fused<bigint>[];
   if (mode === 'vector') fused = fuse([await vectorRowIds(index, await embed(), n, opts.filters)], k);
   else {
-    const byText = await textRowIds(index, query, n, where);
+    const byText = await textRowIds(index, query, n, opts.filters);
     if (mode === 'text') fused = fuse([[], byText], k);
     else {
       const vector = feedback > 0 ? await feedbackVector(index, await embed(), byText.slice(0, feedback)) : await embed();

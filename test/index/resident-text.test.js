@@ -1,7 +1,8 @@
 // The resident BM25 index ranks as LanceDB's full-text search does, on a real LanceDB index:
 // the token chain against LanceDB's own tokenizer (table.tokenize, with the index's settings), and
 // the top 100 of MultiMatchQuery(title ×2, abstract) against the resident top 100 for queries with
-// stop words, punctuation, accents, stemming cases and repeated terms, with and without filters.
+// stop words, punctuation, accents, stemming cases and repeated terms, with and without filters;
+// and search() on a handle with resident vectors takes its BM25 ranking from the postings.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { ftsTerms } from '../../dist/index/fts-tokenizer.js';
 import { PaperIndex } from '../../dist/index/paper-index.js';
 import { ResidentText } from '../../dist/index/resident-text.js';
 import { TEXT_COLUMNS } from '../../dist/index/resident-vectors.js';
-import { filterSql, textQuery, TEXT_BOOSTS } from '../../dist/index/search.js';
+import { filterSql, search, textQuery, TEXT_BOOSTS } from '../../dist/index/search.js';
 import { filterMask } from '../../dist/index/filter-mask.js';
 import { SifEmbedder } from '../../dist/index/sif-embedder.js';
 import { cacheDir, root, tempDir } from '../helpers.js';
@@ -113,6 +114,18 @@ test('the token chain is LanceDB\'s, and the resident top 100 is LanceDB\'s up t
   // The comparison had something to compare: most queries match rows, most rankings are identical.
   assert.ok(returned > filterSets.length * QUERIES.length * 30, `only ${returned} rows returned`);
   assert.ok(tally.identical > (filterSets.length * QUERIES.length) / 3, JSON.stringify(tally));
+
+  // search() takes its BM25 ranking from the resident postings: the same hits as through LanceDB
+  // wherever LanceDB's scores have no ties to reorder.
+  const cli = await PaperIndex.open(join(dir, 'index'));
+  for (const q of QUERIES) {
+    const lance = await textQuery(cli, q, 20).select(['_score']).withRowId().toArray();
+    const scores = lance.map((x) => x._score);
+    if (scores.some((s, i) => i > 0 && Math.abs(s - scores[i - 1]) <= 1e-6 * s)) continue;
+    const viaLance = (await search(cli, embedder, q, { k: 20, mode: 'text' })).map((h) => h.id);
+    const viaResident = (await search(index, embedder, q, { k: 20, mode: 'text' })).map((h) => h.id);
+    assert.deepEqual(viaResident, viaLance, JSON.stringify(q));
+  }
 });
 
 test('bm25TopK refuses inconsistent postings and bad arguments, naming the field', async () => {
