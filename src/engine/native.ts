@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { SamplingBindings } from './sampling.js';
 import type { VectorBindings } from '../index/resident-vectors.js';
+import type { FtsBindings } from '../index/resident-text.js';
 import type { NativeTokenizerConstructor } from './tokenizer.js';
 
 /** A metadata array longer than the inline limit: its element type, length and first elements. */
@@ -51,8 +52,8 @@ export interface GgmlTypeTraits {
 
 /** The addon's exports. Each binding file's exports are declared here. */
 /** Sampling and JSON-constrained masking (sampler_napi.cpp) are typed in sampling.ts. */
-/** Exact vector search (vector_napi.cpp) is typed in index/resident-vectors.ts. */
-export interface NativeEngine extends SamplingBindings, VectorBindings {
+/** Exact vector search (vector_napi.cpp) is typed in index/resident-vectors.ts, full-text search (fts_napi.cpp) in index/resident-text.ts. */
+export interface NativeEngine extends SamplingBindings, VectorBindings, FtsBindings {
   /** Parses a GGUF file's header, metadata and tensor table; throws an Error naming the problem. */
   ggufInspect(path: string): GgufInspection;
   typeTraits(): GgmlTypeTraits[];

@@ -29,6 +29,10 @@ export class ForegroundGate {
       if (this.running < this.maxRunning) this.running++;
       else await new Promise<void>((start) => this.waiting.push(start));
       try {
+        // One turn of the event loop first, so that requests already received on other sockets
+        // join the queue before this task's CPU-bound search runs (a resident search never waits
+        // on I/O): without it, under load some connections' first requests waited seconds.
+        await new Promise<void>((turn) => setImmediate(turn));
         return await task();
       } finally {
         // The slot passes straight to the longest waiter.

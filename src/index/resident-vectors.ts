@@ -5,11 +5,14 @@
 // L3 cache), ~8 MB for the row-id map and the filter columns (years, venues, categories). The
 // rows a search returns (id, title, abstract, authors, year, venue, categories, url) are kept too,
 // as UTF-8 JSON (~150 MB for 98k papers): LanceDB's take of 10 rows × 8 columns cost ~4 ms of CPU,
-// more than the searches themselves. Loaded once (~2 s). The arrays live in SharedArrayBuffers,
-// so survey worker threads use the server's copy.
+// more than the searches themselves. The title and abstract full-text indexes are built from the
+// same read (resident-text.ts: BM25 as LanceDB ranks it, ~70 MB of postings for 98k papers).
+// Loaded once (a few seconds). The arrays live in SharedArrayBuffers, so survey worker threads
+// use the server's copy.
 import type * as lancedb from '@lancedb/lancedb';
 import { native } from '../engine/native.js';
 import { filterColumns, filterMask, type FilterColumns } from './filter-mask.js';
+import { ResidentText, type SharedText } from './resident-text.js';
 import type { SearchFilters } from './search.js';
 
 /** The int8 copy of the vectors that vectorTopK scores before it re-scores exactly (see native/src/kernels/vector_topk.h). */
@@ -41,10 +44,14 @@ export interface SharedVectors extends QuantizedVectors {
   /** Row i's display columns as UTF-8 JSON (ROW_COLUMNS in order): rowBytes[rowStarts[i], rowStarts[i + 1]). */
   rowBytes: Uint8Array;
   rowStarts: Float64Array;
+  /** Postings of TEXT_COLUMNS, by row position. */
+  text: SharedText;
 }
 
 /** The columns of a search hit, as `search` reads them. */
 export const ROW_COLUMNS = ['id', 'title', 'abstract', 'authors', 'year', 'venue', 'categories', 'url'] as const;
+/** The full-text-indexed columns, in the order `textMatches` takes boosts. */
+export const TEXT_COLUMNS = ['title', 'abstract'] as const;
 
 const sharedArray = <T>(Kind: new (b: SharedArrayBuffer) => T, bytes: number): T => new Kind(new SharedArrayBuffer(bytes));
 
@@ -66,9 +73,11 @@ export function quantizeVectors(data: Float32Array, dim: number): QuantizedVecto
 
 export class ResidentVectors {
   private readonly position = new Map<bigint, number>();
+  private readonly text: ResidentText;
 
   private constructor(readonly shared: SharedVectors) {
     shared.rowIds.forEach((id, i) => this.position.set(id, i));
+    this.text = ResidentText.fromShared(shared.text);
   }
 
   static fromShared(shared: SharedVectors): ResidentVectors {
@@ -85,6 +94,7 @@ export class ResidentVectors {
     const filterRows: { year: number | null; venue: string; categories: string[] }[] = [];
     const encoded: Buffer[] = [];
     let at = 0;
+    const text = ResidentText.build(TEXT_COLUMNS.map((name) => t.batches.map((batch) => batch.getChild(name)!)));
     for (const batch of t.batches) {
       rowIds.set(batch.getChild('_rowid')!.toArray() as BigUint64Array, at);
       const column = (name: string) => batch.getChild(name)!;
@@ -106,7 +116,7 @@ export class ResidentVectors {
     encoded.forEach((b, i) => (rowStarts[i + 1] = rowStarts[i]! + b.length));
     const rowBytes = sharedArray(Uint8Array, rowStarts[encoded.length]!);
     encoded.forEach((b, i) => rowBytes.set(b, rowStarts[i]!));
-    return new ResidentVectors({ version, rowIds, columns: filterColumns(filterRows), rowBytes, rowStarts, ...quantizeVectors(data, dim) });
+    return new ResidentVectors({ version, rowIds, columns: filterColumns(filterRows), rowBytes, rowStarts, text: text.shared, ...quantizeVectors(data, dim) });
   }
 
   /** The vector of a row (a view, not a copy), or undefined for a row id not in the table. */
@@ -128,6 +138,15 @@ export class ResidentVectors {
       out.set(id, Object.fromEntries(ROW_COLUMNS.map((c, k) => [c, values[k]])));
     }
     return out;
+  }
+
+  /**
+   * Row ids of the top `n` rows passing `filters` by BM25 over TEXT_COLUMNS (the max over the
+   * columns of boost × score, as LanceDB's MultiMatchQuery ranks them), best first.
+   */
+  textMatches(query: string, n: number, boosts: readonly number[], filters?: SearchFilters): bigint[] {
+    const mask = filterMask(this.shared.columns, filters);
+    return Array.from(this.text.top(query, n, boosts, mask).rows, (r) => this.shared.rowIds[r]!);
   }
 
   /** Row ids of the `n` rows passing `filters` nearest to `query` by cosine, exactly, nearest first. */

@@ -2,7 +2,7 @@
 import { MultiMatchQuery } from '@lancedb/lancedb';
 import { normalize, type Embedder } from './embedder.js';
 import type { PaperIndex } from './paper-index.js';
-import { ROW_COLUMNS } from './resident-vectors.js';
+import { ROW_COLUMNS, TEXT_COLUMNS } from './resident-vectors.js';
 
 export interface SearchFilters {
   since?: number;
@@ -42,7 +42,8 @@ export interface SearchHit {
 /** Reciprocal-rank-fusion constant (Cormack et al. 2009). */
 export const RRF_K = 60;
 const COLUMNS = [...ROW_COLUMNS];
-const TITLE_BOOST = 2;
+/** Boosts of TEXT_COLUMNS (title, abstract). */
+export const TEXT_BOOSTS = [2, 1];
 /** IVF partitions probed per vector query (of ~√rows). */
 const NPROBES = 24;
 
@@ -88,14 +89,21 @@ function toRow(r: Record<string, unknown>): Row {
  */
 const rowIds = (t: { getChild(name: string): { toArray(): BigUint64Array } | null }): bigint[] => [...(t.getChild('_rowid')?.toArray() ?? [])];
 
-function textQuery(index: PaperIndex, query: string, n: number, where?: string) {
-  const q = index.papers().query().fullTextSearch(new MultiMatchQuery(query, ['title', 'abstract'], { boosts: [TITLE_BOOST, 1] })).limit(n);
+/** LanceDB's BM25 query over TEXT_COLUMNS (what the resident postings of resident-text.ts reproduce). */
+export function textQuery(index: PaperIndex, query: string, n: number, where?: string) {
+  const q = index.papers().query().fullTextSearch(new MultiMatchQuery(query, [...TEXT_COLUMNS], { boosts: TEXT_BOOSTS })).limit(n);
   return where ? q.where(where) : q;
 }
 
-/** Row ids of the top `n` BM25 matches over title (boosted) and abstract, best first. */
-async function textRowIds(index: PaperIndex, query: string, n: number, where?: string): Promise<bigint[]> {
-  return rowIds(await textQuery(index, query, n, where).select(['_score']).withRowId().toArrow());
+/**
+ * Row ids of the top `n` BM25 matches over title (boosted) and abstract, best first: from the
+ * resident postings where the vectors are resident (the same ranking: resident-text.ts), otherwise
+ * from LanceDB's full-text indexes.
+ */
+async function textRowIds(index: PaperIndex, query: string, n: number, filters?: SearchFilters): Promise<bigint[]> {
+  const resident = index.residentVectors();
+  if (resident) return (await resident).textMatches(query, n, TEXT_BOOSTS, filters);
+  return rowIds(await textQuery(index, query, n, filterSql(filters)).select(['_score']).withRowId().toArrow());
 }
 
 /**
@@ -173,7 +181,6 @@ async function feedbackVector(index: PaperIndex, query: Float32Array, hits: bigi
 export async function search(index: PaperIndex, embedder: Embedder, query: string, opts: SearchOptions = {}): Promise<SearchHit[]> {
   const k = opts.k ?? 20;
   const n = Math.max(k, opts.candidates ?? 100);
-  const where = filterSql(opts.filters);
   const mode = opts.mode ?? 'hybrid';
   const feedback = opts.feedback ?? FEEDBACK_DOCS;
   if (!query.trim()) throw new Error('empty query');
@@ -183,7 +190,7 @@ export async function search(index: PaperIndex, embedder: Embedder, query: strin
   let fused: Fused<bigint>[];
   if (mode === 'vector') fused = fuse([await vectorRowIds(index, await embed(), n, opts.filters)], k);
   else {
-    const byText = await textRowIds(index, query, n, where);
+    const byText = await textRowIds(index, query, n, opts.filters);
     if (mode === 'text') fused = fuse([[], byText], k);
     else {
       const vector = feedback > 0 ? await feedbackVector(index, await embed(), byText.slice(0, feedback)) : await embed();
