@@ -121,6 +121,18 @@ int64_t int8_scores(const QuantizedRows& v, const int32_t* raw, float t, int32_t
   return kept;
 }
 
+// Bit j of the result: x[j] > threshold (or >= with or_equal), for n <= 64 values. A loop
+// the compiler vectorises: the scans over every row test 64 at a time and visit only the hits.
+LS_FMA_DISPATCH
+uint64_t above_bits(const float* x, int64_t n, float threshold, bool or_equal) {
+  uint64_t bits = 0;
+  if (or_equal)
+    for (int64_t j = 0; j < n; ++j) bits |= uint64_t(x[j] >= threshold) << j;
+  else
+    for (int64_t j = 0; j < n; ++j) bits |= uint64_t(x[j] > threshold) << j;
+  return bits;
+}
+
 struct Scored {
   double score;
   uint32_t row;
@@ -185,6 +197,19 @@ int64_t vector_topk(const QuantizedRows& v, const float* query, int64_t n, const
     const double denom = v.norms[r] * qnorm;
     return Scored{denom == 0 ? 0.0 : exact_dot(v.data + int64_t(r) * dim, query, dim) / denom, r};
   };
+  // The rows re-scored lie anywhere in the f32 table: each is fetched a few rows ahead.
+  constexpr size_t kAhead = 4;
+  const auto fetch = [&](uint32_t r) {
+    const char* p = reinterpret_cast<const char*>(v.data + int64_t(r) * dim);
+    for (int64_t b = 0; b < dim * int64_t(sizeof(float)); b += 64) __builtin_prefetch(p + b);
+  };
+  const auto cosines = [&](const std::vector<uint32_t>& rows, std::vector<Scored>& into) {
+    for (size_t i = 0; i < std::min(kAhead, rows.size()); ++i) fetch(rows[i]);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i + kAhead < rows.size()) fetch(rows[i + kAhead]);
+      into.push_back(cosine(rows[i]));
+    }
+  };
   TopKStats local;
   if (!stats) stats = &local;
   *stats = TopKStats{};
@@ -235,24 +260,46 @@ int64_t vector_topk(const QuantizedRows& v, const float* query, int64_t n, const
   for (; r < v.rows && int64_t(heap.size()) < m; ++r)
     if (approx[r] > -INFINITY) heap.push_back({approx[r], uint32_t(r)});
   std::make_heap(heap.begin(), heap.end(), worse);
-  for (; r < v.rows; ++r) {
-    if (approx[r] <= heap.front().score) continue;
-    std::pop_heap(heap.begin(), heap.end(), worse);
-    heap.back() = {approx[r], uint32_t(r)};
-    std::push_heap(heap.begin(), heap.end(), worse);
+  for (; r < v.rows; r += 64) {
+    for (uint64_t hits = above_bits(approx + r, std::min<int64_t>(64, v.rows - r), float(heap.front().score), false);
+         hits; hits &= hits - 1) {
+      const int64_t row = r + __builtin_ctzll(hits);
+      if (approx[row] <= heap.front().score) continue;  // the minimum rose since the test
+      std::pop_heap(heap.begin(), heap.end(), worse);
+      heap.back() = {approx[row], uint32_t(row)};
+      std::push_heap(heap.begin(), heap.end(), worse);
+    }
   }
   stats->candidates = int64_t(heap.size());
 
+  std::vector<uint32_t> rows;
+  for (const Scored& s : heap) rows.push_back(s.row);
+  std::sort(rows.begin(), rows.end());
   std::vector<Scored> exact;
-  for (const Scored& s : heap) exact.push_back(cosine(s.row));
+  cosines(rows, exact);  // in row order
   if (kept_rows > m) {
     // X = the n-th best exact score among the candidates; the true top n all score >= X, and a row
     // scores at most its int8 score plus its bound, so the rows whose sum reaches X contain them.
+    std::vector<Scored> candidates = exact;
     std::nth_element(exact.begin(), exact.begin() + (n - 1), exact.end(), better);
     const double x = exact[size_t(n - 1)].score;
+    // The scan up to X (float(x) rounded down, then the exact test); candidates keep their scores.
+    float xf = float(x);
+    if (double(xf) > x) xf = std::nextafter(xf, -INFINITY);
+    rows.clear();
     exact.clear();
-    for (r = 0; r < v.rows; ++r)
-      if (upper[r] >= x) exact.push_back(cosine(uint32_t(r)));
+    size_t next_candidate = 0;
+    for (r = 0; r < v.rows; r += 64)
+      for (uint64_t hits = above_bits(upper + r, std::min<int64_t>(64, v.rows - r), xf, true); hits; hits &= hits - 1) {
+        const int64_t row = r + __builtin_ctzll(hits);
+        if (!(double(upper[row]) >= x)) continue;
+        while (next_candidate < candidates.size() && candidates[next_candidate].row < uint32_t(row)) ++next_candidate;
+        if (next_candidate < candidates.size() && candidates[next_candidate].row == uint32_t(row))
+          exact.push_back(candidates[next_candidate]);
+        else
+          rows.push_back(uint32_t(row));
+      }
+    cosines(rows, exact);
   }
   stats->rescored = int64_t(exact.size());
   const int64_t out = std::min<int64_t>(n, int64_t(exact.size()));
