@@ -68,9 +68,27 @@ __attribute__((target("avx512f,avx512bw"))) inline __m512i load_block_avx512(con
   return b < full ? _mm512_loadu_si512(p + 64 * b) : _mm512_maskz_loadu_epi8(tail, p + 64 * b);
 }
 
+// The 16 lane sums of a[0..15], lane i of the result the sum of a[i]: a tree of shuffles and
+// adds (45 instructions) instead of 16 horizontal reductions (~10 each). The tree leaves the
+// sums in the lane order kTreeOrder, which one permutation undoes.
+alignas(64) constexpr int32_t kTreeOrder[16] = {0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15};
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) __m512i sum_lanes16(const __m512i* a) {
+  __m512i b[8], c[4], d[2];
+  for (int i = 0; i < 8; ++i)
+    b[i] = _mm512_add_epi32(_mm512_shuffle_i32x4(a[i], a[i + 8], 0x44), _mm512_shuffle_i32x4(a[i], a[i + 8], 0xEE));
+  for (int i = 0; i < 4; ++i)
+    c[i] = _mm512_add_epi32(_mm512_shuffle_i32x4(b[i], b[i + 4], 0x88), _mm512_shuffle_i32x4(b[i], b[i + 4], 0xDD));
+  for (int i = 0; i < 2; ++i)
+    d[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(c[i], c[i + 2]), _mm512_unpackhi_epi64(c[i], c[i + 2]));
+  const __m512 d0 = _mm512_castsi512_ps(d[0]), d1 = _mm512_castsi512_ps(d[1]);
+  const __m512i e = _mm512_add_epi32(_mm512_castps_si512(_mm512_shuffle_ps(d0, d1, 0x88)),
+                                     _mm512_castps_si512(_mm512_shuffle_ps(d0, d1, 0xDD)));
+  return _mm512_permutexvar_epi32(_mm512_load_si512(kTreeOrder), e);
+}
+
 // 64 codes per vpdpbusd (unsigned codes times signed query bytes, four products per 32-bit lane),
-// four rows at a time so their dependency chains overlap; the last partial block is a masked
-// load, so no row is read past its end.
+// sixteen rows at a time, their sums reduced together; the last partial block is a masked load,
+// so no row is read past its end.
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void int8_row_dots_avx512(const uint8_t* codes, int64_t rows,
                                                                                    int64_t dim, const int8_t* q,
                                                                                    int32_t* out) {
@@ -80,6 +98,16 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void int8_row_dots_avx512
   const int64_t full = dim / 64;
   const __mmask64 tail = dim % 64 ? (__mmask64(1) << (dim % 64)) - 1 : 0;
   int64_t r = 0;
+  for (; r + 16 <= rows; r += 16) {
+    const uint8_t* p = codes + r * dim;
+    __m512i acc[16];
+    for (int i = 0; i < 16; ++i) acc[i] = _mm512_setzero_si512();
+    for (int64_t b = 0; b < blocks; ++b) {
+      const __m512i qb = _mm512_loadu_si512(&qpad[size_t(64 * b)]);
+      for (int i = 0; i < 16; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], load_block_avx512(p + i * dim, b, full, tail), qb);
+    }
+    _mm512_storeu_si512(out + r, sum_lanes16(acc));
+  }
   for (; r + 4 <= rows; r += 4) {
     const uint8_t* p = codes + r * dim;
     __m512i acc0 = _mm512_setzero_si512(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
