@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -18,7 +19,7 @@ namespace {
 // few more rows.
 constexpr float kSlack = 4e-6f;
 // Candidates re-scored exactly before the bound check, per result row.
-constexpr int64_t kCandidatesPerResult = 4;
+constexpr int64_t kCandidatesPerResult = 2;
 
 // The smallest float >= x.
 float round_up(double x) {
@@ -269,7 +270,7 @@ int64_t vector_topk(const QuantizedRows& v, const float* query, int64_t n, const
     qres = round_up(std::sqrt(res2));
   }
 
-  // Pass 1: the int8 score of every kept row (-inf for the others); the best m go to a min-heap.
+  // Pass 1: the int8 score of every kept row (-inf for the others).
   thread_local std::vector<int32_t> raw_scratch;
   thread_local std::vector<float> approx_scratch, upper_scratch;
   raw_scratch.resize(size_t(v.rows));
@@ -280,28 +281,41 @@ int64_t vector_topk(const QuantizedRows& v, const float* query, int64_t n, const
   float* upper = upper_scratch.data();
   int8_row_dots(v.codes, v.rows, dim, d.data(), level, raw);
   const int64_t kept_rows = int8_scores(v, raw, float(t), int32_t(128 * dsum), qres, mask, approx, upper);
-  const int64_t m = n * kCandidatesPerResult;
-  std::vector<Scored> heap;
-  heap.reserve(size_t(m));
-  const auto worse = [](const Scored& a, const Scored& b) { return a.score > b.score; };  // min-heap
-  int64_t r = 0;
-  for (; r < v.rows && int64_t(heap.size()) < m; ++r)
-    if (approx[r] > -INFINITY) heap.push_back({approx[r], uint32_t(r)});
-  std::make_heap(heap.begin(), heap.end(), worse);
-  for (; r < v.rows; r += 64) {
-    for (uint64_t hits = above_bits(approx + r, std::min<int64_t>(64, v.rows - r), float(heap.front().score), false);
-         hits; hits &= hits - 1) {
-      const int64_t row = r + __builtin_ctzll(hits);
-      if (approx[row] <= heap.front().score) continue;  // the minimum rose since the test
-      std::pop_heap(heap.begin(), heap.end(), worse);
-      heap.back() = {approx[row], uint32_t(row)};
-      std::push_heap(heap.begin(), heap.end(), worse);
+  // The m best int8 scores (any m rows would keep the result exact; the best make X tight): a
+  // threshold from every 32nd row, set to keep about twice the rows needed, one filtered pass,
+  // then a selection among the few kept (all kept rows when the sample's threshold keeps too few).
+  const int64_t m = std::min(n * kCandidatesPerResult, kept_rows);
+  std::vector<Scored> picked;
+  {
+    constexpr int64_t kSampleEvery = 32;
+    std::vector<float> sample;
+    for (int64_t r = 0; r < v.rows; r += kSampleEvery)
+      if (approx[r] > -INFINITY) sample.push_back(approx[r]);
+    const int64_t want = int64_t(double(m) * double(sample.size()) / double(std::max<int64_t>(1, kept_rows)) * 2) + 8;
+    float threshold = -INFINITY;
+    if (want < int64_t(sample.size())) {
+      std::nth_element(sample.begin(), sample.begin() + want, sample.end(), std::greater<float>());
+      threshold = sample[size_t(want)];
+    }
+    const auto collect = [&](float at_least) {
+      picked.clear();
+      for (int64_t r = 0; r < v.rows; r += 64)
+        for (uint64_t hits = above_bits(approx + r, std::min<int64_t>(64, v.rows - r), at_least, true); hits; hits &= hits - 1) {
+          const int64_t row = r + __builtin_ctzll(hits);
+          if (approx[row] > -INFINITY) picked.push_back({approx[row], uint32_t(row)});
+        }
+    };
+    collect(threshold);
+    if (int64_t(picked.size()) < m) collect(-INFINITY);
+    if (int64_t(picked.size()) > m) {
+      std::nth_element(picked.begin(), picked.begin() + m, picked.end(), better);
+      picked.resize(size_t(m));
     }
   }
-  stats->candidates = int64_t(heap.size());
+  stats->candidates = int64_t(picked.size());
 
   std::vector<uint32_t> rows;
-  for (const Scored& s : heap) rows.push_back(s.row);
+  for (const Scored& s : picked) rows.push_back(s.row);
   std::sort(rows.begin(), rows.end());
   std::vector<Scored> exact;
   cosines(rows, exact);  // in row order
@@ -317,7 +331,7 @@ int64_t vector_topk(const QuantizedRows& v, const float* query, int64_t n, const
     rows.clear();
     exact.clear();
     size_t next_candidate = 0;
-    for (r = 0; r < v.rows; r += 64)
+    for (int64_t r = 0; r < v.rows; r += 64)
       for (uint64_t hits = above_bits(upper + r, std::min<int64_t>(64, v.rows - r), xf, true); hits; hits &= hits - 1) {
         const int64_t row = r + __builtin_ctzll(hits);
         if (!(double(upper[row]) >= x)) continue;

@@ -3,7 +3,7 @@
 //
 // Exactness: each row's int8 score differs from its true cosine by at most a bound the row and the
 // query carry (Cauchy–Schwarz on the quantisation residuals, plus a slack for float rounding). After
-// the exact re-scoring of the top 4n int8 candidates gives an n-th best exact score X, every row
+// the exact re-scoring of the top 2n int8 candidates gives an n-th best exact score X, every row
 // whose int8 score plus its bound reaches X is re-scored too; no other row can reach X. The result
 // is therefore the exact top n by (cosine descending, row ascending), ties at the cut included.
 #pragma once
