@@ -251,7 +251,7 @@ void Context::attention(KvSequence& seq, int layer, int64_t pos0, int64_t n) {
   if (sp.enabled) update_compressed_keys(kv_, seq, layer, pos0, pos0 + n, sp);
   if (sparse) {
     // Blocks before pos0 are committed; this batch completes those up to (pos0 + n) / bs.
-    kv_.sync_summary_copy(seq, layer, pos0 / bs, (pos0 + n) / bs);
+    kv_.sync_summary_copy(seq, layer, pos0 / bs, (pos0 + n) / bs, int(sp.fine_per_block()));
     pool_.parallel_for(n * n_kv, [&](int64_t begin, int64_t end, int thread) {
       for (int64_t task = begin; task < end; ++task) {
         const int64_t t = task / n_kv, g = task % n_kv, pos = pos0 + t;

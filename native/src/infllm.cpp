@@ -98,16 +98,29 @@ int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int laye
   block_scores_.assign(size_t(n_cand), -inf);
   for (int64_t b = 0; b < init; ++b) block_scores_[size_t(b)] = inf;
 
-  // Scores of all the group's heads against compressed keys [0, n) (key j's summary row from
-  // row_of(j)), 64 keys a kernel call: out[h * n + j] = q_h · key_j / √d.
+  // Scores of all the group's heads against compressed keys [0, n), out[h * n + j] = q_h · key_j
+  // / √d. Key j is item item0 + j of its kind in the sequence's copy (16 keys a kernel call),
+  // or past the copy (the newest blocks) its summary row at row_of(j) (64 keys a call).
   const FlashShape shape(group, head_dim);
   qt_.resize(shape.qt_floats());
-  scratch_.resize(shape.scratch_floats());
+  scratch_.resize(std::max(shape.scratch_floats(), size_t(16 * head_dim)));
   tile_scores_.resize(size_t(kFlashRunKeys * shape.ld));
+  tile16_.resize(size_t(16 * group));
   flash_load_queries(shape, q, group, 0, scale, qt_.data());
   const size_t elem = kv.elem_bytes();
-  const auto group_scores = [&](int64_t n, auto&& row_of, std::vector<float>& out) {
+  const bool f16 = kv.type() == KvType::F16;
+  const auto group_scores = [&](int64_t n, int64_t item0, int kind, auto&& row_of, std::vector<float>& out) {
     out.resize(size_t(group * n));
+    const int64_t copied_end = std::min(item0 + n, kv.summary_items(seq, layer, kind));
+    for (int64_t g = item0 / 16; g * 16 < copied_end; ++g) {
+      flash_scores16(shape, qt_.data(), kv.summary_group(seq, layer, int(kv_head), kind, g), f16, tile16_.data(),
+                     scratch_.data());
+      const int64_t lo = std::max(item0, g * 16), hi = std::min(copied_end, g * 16 + 16);
+      for (int64_t h = 0; h < group; ++h)
+        std::copy(tile16_.begin() + h * 16 + (lo - g * 16), tile16_.begin() + h * 16 + (hi - g * 16),
+                  out.begin() + h * n + (lo - item0));
+    }
+    const int64_t from = std::max<int64_t>(0, copied_end - item0);
     const void* rows[2][kFlashRunKeys];  // this call's rows and the next's, prefetched meanwhile
     const auto gather = [&](int64_t j0, const void** to) {
       for (int64_t j = 0, run = std::min(kFlashRunKeys, n - j0); j < run; ++j) {
@@ -115,11 +128,11 @@ int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int laye
         flash_prefetch(to[j], 0, 1, head_dim * int64_t(elem));
       }
     };
-    gather(0, rows[0]);
-    for (int64_t j0 = 0, cur = 0; j0 < n; j0 += kFlashRunKeys, cur ^= 1) {
+    if (from < n) gather(from, rows[0]);
+    for (int64_t j0 = from, cur = 0; j0 < n; j0 += kFlashRunKeys, cur ^= 1) {
       const int64_t run = std::min(kFlashRunKeys, n - j0);
       if (j0 + run < n) gather(j0 + run, rows[cur ^ 1]);
-      flash_scores(shape, qt_.data(), rows[cur], kv.type() == KvType::F16, run, tile_scores_.data(), scratch_.data());
+      flash_scores(shape, qt_.data(), rows[cur], f16, run, tile_scores_.data(), scratch_.data());
       for (int64_t j = 0; j < run; ++j)
         for (int64_t h = 0; h < group; ++h) out[size_t(h * n + j0 + j)] = tile_scores_[size_t(j * shape.ld + h)];
     }
@@ -131,7 +144,7 @@ int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int laye
   if (j_lo <= j_hi) {
     const int64_t n_j = j_hi - j_lo + 1;
     // q_h · K1[j] / √d, [h][j - j_lo]; fine key j is stored in the block holding its last token.
-    group_scores(n_j, [&](int64_t i) {
+    group_scores(n_j, j_lo + k / s - 1, 0, [&](int64_t i) {
       const int64_t last = (j_lo + i) * s + k - 1;
       return kv.summary_row(seq, last / bs, layer, int(kv_head), int((last % bs + 1) / s - 1));
     }, dots_);
@@ -139,7 +152,7 @@ int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int laye
     lse_.assign(size_t(group), 0.f);
     const int64_t n_coarse = pos + 1 >= 4 * k ? floor_div(pos + 1 - 4 * k, 4 * s) + 1 : 0;
     if (n_coarse > 0) {
-      group_scores(n_coarse, [&](int64_t j) {
+      group_scores(n_coarse, k / s - 1, 1, [&](int64_t j) {
         const int64_t last = j * 4 * s + 4 * k - 1;
         return kv.summary_row(seq, last / bs, layer, int(kv_head), int(sp.fine_per_block() + (last % bs + 1) / (4 * s) - 1));
       }, coarse_);

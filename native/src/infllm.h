@@ -60,7 +60,7 @@ class BlockSelector {
                  int64_t head_dim, int64_t pos, const SparseParams& sp, int32_t* out, int64_t* window_first);
 
  private:
-  std::vector<float> qt_, scratch_, tile_scores_;  // flash_scores' queries, scratch and output
+  std::vector<float> qt_, scratch_, tile_scores_, tile16_;  // the score kernels' queries, scratch and outputs
   std::vector<float> dots_, coarse_, kernel_scores_, block_scores_, lse_;
   std::vector<int32_t> order_;
 };

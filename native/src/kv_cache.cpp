@@ -232,33 +232,50 @@ void* KvCache::summary(const KvSequence& seq, int64_t block_index, int layer, in
   return blocks_[size_t(b)] + row_elems_offset(int64_t(2) * kBlockTokens + r, layer, 0) * elem_bytes_;
 }
 
-void KvCache::sync_summary_copy(KvSequence& seq, int layer, int64_t stable, int64_t upto) const {
-  const size_t heads = size_t(n_heads_);
-  if (seq.summary_copied.empty()) {
+void KvCache::sync_summary_copy(KvSequence& seq, int layer, int64_t stable, int64_t upto, int split) const {
+  if (split < 0 || split > summary_rows_) throw std::logic_error("sync_summary_copy: split outside the summary rows");
+  const size_t heads = size_t(n_heads_), hd = size_t(head_dim_);
+  if (seq.summary_copied.empty() || seq.summary_split != split) {
     seq.summary_copied.assign(size_t(n_layers_), 0);
-    seq.summary_copy.assign(size_t(n_layers_) * heads, {});
+    seq.summary_copy.assign(size_t(n_layers_) * heads * 2, {});
+    seq.summary_split = split;
   }
   int64_t& copied = seq.summary_copied[size_t(layer)];
   upto = std::min<int64_t>(upto, int64_t(seq.blocks.size()));
   copied = std::min({copied, stable, upto});
-  const size_t row = size_t(head_dim_) * elem_bytes_, per_block = row * size_t(summary_rows_);
-  for (size_t h = 0; h < heads; ++h) {
-    std::vector<uint8_t>& dst = seq.summary_copy[size_t(layer) * heads + h];
-    dst.resize(size_t(upto) * per_block);
-    for (int64_t b = copied; b < upto; ++b)
-      for (int r = 0; r < summary_rows_; ++r)
-        std::memcpy(dst.data() + size_t(b) * per_block + size_t(r) * row,
-                    static_cast<const uint8_t*>(summary(seq, b, layer, r)) + h * row, row);
+  for (int kind = 0; kind < 2; ++kind) {
+    const int first = kind == 0 ? 0 : split, per_block = kind == 0 ? split : summary_rows_ - split;
+    const size_t groups = (size_t(upto) * size_t(per_block) + 15) / 16;
+    for (size_t h = 0; h < heads; ++h) {
+      std::vector<uint8_t>& dst = seq.summary_copy[(size_t(layer) * heads + h) * 2 + size_t(kind)];
+      dst.resize(groups * 16 * hd * elem_bytes_);
+      for (int64_t b = copied; b < upto; ++b)
+        for (int r = 0; r < per_block; ++r) {
+          const size_t item = size_t(b) * size_t(per_block) + size_t(r), g = item / 16, j = item % 16;
+          const uint8_t* src = static_cast<const uint8_t*>(summary(seq, b, layer, first + r)) + h * hd * elem_bytes_;
+          uint8_t* base = dst.data() + (g * hd * 16 + j) * elem_bytes_;
+          if (elem_bytes_ == 2)
+            for (size_t i = 0; i < hd; ++i) std::memcpy(base + i * 32, src + i * 2, 2);
+          else
+            for (size_t i = 0; i < hd; ++i) std::memcpy(base + i * 64, src + i * 4, 4);
+        }
+    }
   }
   copied = upto;
 }
 
+int64_t KvCache::summary_items(const KvSequence& seq, int layer, int kind) const {
+  if (size_t(layer) >= seq.summary_copied.size()) return 0;
+  return seq.summary_copied[size_t(layer)] * (kind == 0 ? seq.summary_split : summary_rows_ - seq.summary_split);
+}
+
+const void* KvCache::summary_group(const KvSequence& seq, int layer, int head, int kind, int64_t group) const {
+  return seq.summary_copy[(size_t(layer) * size_t(n_heads_) + size_t(head)) * 2 + size_t(kind)].data() +
+         size_t(group) * 16 * size_t(head_dim_) * elem_bytes_;
+}
+
 const void* KvCache::summary_row(const KvSequence& seq, int64_t block_index, int layer, int head, int r) const {
-  const size_t row = size_t(head_dim_) * elem_bytes_;
-  if (size_t(layer) < seq.summary_copied.size() && block_index < seq.summary_copied[size_t(layer)])
-    return seq.summary_copy[size_t(layer) * size_t(n_heads_) + size_t(head)].data() +
-           (size_t(block_index) * size_t(summary_rows_) + size_t(r)) * row;
-  return static_cast<const uint8_t*>(summary(seq, block_index, layer, r)) + size_t(head) * row;
+  return static_cast<const uint8_t*>(summary(seq, block_index, layer, r)) + size_t(head) * size_t(head_dim_) * elem_bytes_;
 }
 
 uint8_t* KvCache::row(const KvSequence& seq, int64_t pos, int layer, int which, int head) const {

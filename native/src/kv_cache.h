@@ -30,11 +30,11 @@ struct KvSequence {
   std::vector<int32_t> tokens;   // the token at each filled position (prefix-cache keys)
   std::vector<uint64_t> keys;    // chained key of each full block, in table order
   bool shareable = true;         // false: never published to the prefix map (synthetic contents)
-  // The summary rows of the blocks, copied together per layer and KV head ([layer * heads +
-  // head]: block after block, the block's rows in order, head_dim wide) up to
-  // summary_copied[layer] blocks (KvCache::sync_summary_copy).
+  // The summary rows of the blocks up to summary_copied[layer], copied per layer, KV head and
+  // kind ([(layer * heads + head) * 2 + kind]; KvCache::sync_summary_copy).
   std::vector<std::vector<uint8_t>> summary_copy;
   std::vector<int64_t> summary_copied;
+  int summary_split = 0;
 };
 
 struct KvCacheStats {
@@ -94,13 +94,18 @@ class KvCache {
   // Summary row r (< summary_rows()) of seq's block_index-th block for a layer; the rows of
   // one block and layer are consecutive, kv_dim elements apart.
   void* summary(const KvSequence& seq, int64_t block_index, int layer, int r) const;
-  // A scan of many blocks' summary rows (sparse selection) would touch every block; the
-  // sequence keeps them copied together instead. Brings layer's copy to blocks [0, upto),
-  // first dropping what was copied at or past block `stable` (positions past the last
-  // committed one may have been written since).
-  void sync_summary_copy(KvSequence& seq, int layer, int64_t stable, int64_t upto) const;
-  // KV head `head`'s part of summary row r of seq's block_index-th block (head_dim elements):
-  // from the copy when it reaches that block, else from the block.
+  // A scan of many blocks' summary rows (sparse selection) would touch every block and read them
+  // a row at a time; the sequence keeps them copied for it instead. The rows [0, split) of every
+  // block form one sequence of items (kind 0: item b * split + r), the others another (kind 1),
+  // and each is kept per KV head in groups of 16 items stored dims-major (element i of item
+  // 16g + j at (g * head_dim + i) * 16 + j): a scan scores 16 items a load. Brings layer's copy
+  // to blocks [0, upto), first dropping what was copied at or past block `stable` (positions
+  // past the last committed one may have been written since).
+  void sync_summary_copy(KvSequence& seq, int layer, int64_t stable, int64_t upto, int split) const;
+  // Items of a kind copied for a layer (0 when none), and the start of group g of them.
+  int64_t summary_items(const KvSequence& seq, int layer, int kind) const;
+  const void* summary_group(const KvSequence& seq, int layer, int head, int kind, int64_t group) const;
+  // KV head `head`'s part of summary row r of seq's block_index-th block (head_dim elements).
   const void* summary_row(const KvSequence& seq, int64_t block_index, int layer, int head, int r) const;
 
  private:

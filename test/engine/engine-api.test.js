@@ -186,12 +186,12 @@ test('errors: bad options, bad tokens, context overflow, closed engine', async (
 
 test('a long prefill does not block the event loop', async (t) => {
   // Deep and long enough that the prefill takes a noticeable time on two cores even with the
-  // integer kernels (~1 s here).
+  // integer kernels and flash attention (~1.5 s here; 3000 tokens took 0.4-0.8 s).
   const deep = synth(tmp.dir, 'llama', 'q8_0', { layers: 16, shape: 'tiny-k' });
-  const big = await NativeEngine.load(deep.path, { contextSize: 4096 });
+  const big = await NativeEngine.load(deep.path, { contextSize: 8192 });
   try {
     const session = big.session();
-    const tokens = Array.from({ length: 3000 }, (_, i) => 10 + (i * 7919) % 3000);
+    const tokens = Array.from({ length: 7000 }, (_, i) => 10 + (i * 7919) % 3000);
     let last = Date.now();
     let maxGap = 0;
     let ticks = 0;

@@ -82,6 +82,12 @@ void flash_output(const FlashShape& s, FlashState st, float* out, int64_t heads,
 void flash_scores(const FlashShape& s, const float* qt, const void* const* keys, bool keys_f16, int64_t n, float* out,
                   float* scratch);
 
+// Scores for block selection against 16 keys stored dims-major (keys16[i * 16 + j] = key j's
+// element i, F16 or F32): out[r * 16 + j] = qt-row r · key j, the same fma chain per score as
+// flash_scores (so the same bits). scratch: 16 * hd floats.
+void flash_scores16(const FlashShape& s, const float* qt, const void* keys16, bool keys_f16, float* out,
+                    float* scratch);
+
 // Fixed-level variants (tests compare the levels with a scalar reference).
 void flash_block_at(KernelLevel level, const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v,
                     int64_t stride, int64_t n, int64_t pos, const int32_t* limit, FlashState st, float* scratch,

@@ -187,7 +187,7 @@ void scores_512(const FlashShape& s, const float* qt, const void* const* keys, b
 }  // namespace
 
 const FlashKernelSet& flash_kernels_avx512() {
-  static const FlashKernelSet set{block_512, merge_impl, scores_512};
+  static const FlashKernelSet set{block_512, merge_impl, scores_512, scores16_impl};
   return set;
 }
 }  // namespace ls

@@ -242,6 +242,9 @@ Napi::Value sparse_select(const Napi::CallbackInfo& info) {
     std::vector<float> zeros(size_t(kv_dim), 0.f);
     for (int64_t p = 0; p < n_keys; ++p) kv.store(seq, p, 0, keys.Data() + p * kv_dim, zeros.data());
     update_compressed_keys(kv, seq, 0, 0, n_keys, sp);
+    // The complete blocks' compressed keys are read from the copy, as in the engine.
+    const int64_t complete = n_keys / KvCache::kBlockTokens;
+    kv.sync_summary_copy(seq, 0, complete, complete, int(sp.fine_per_block()));
     BlockSelector selector;
     std::vector<int32_t> chosen(size_t(sp.topk));
     Napi::Array blocks = Napi::Array::New(env, size_t(kv_heads));
