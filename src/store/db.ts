@@ -14,7 +14,24 @@ export function openDb(path: string, list: Migration[] = migrations): Db {
   db.pragma('busy_timeout = 5000');
   db.pragma('synchronous = NORMAL');
   migrate(db, list);
+  cacheStatements(db);
   return db;
+}
+
+/**
+ * Makes `db.prepare` return one statement per SQL text: the server runs the same few queries for
+ * every request (job status, progress, history), and preparing one costs more than running it.
+ * Safe because every statement here runs to completion synchronously (no `iterate`, `pluck` or
+ * `raw`, which would make a shared statement stateful) and every SQL text is a constant.
+ */
+function cacheStatements(db: Db): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, ReturnType<Db['prepare']>>();
+  db.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (!statement) cache.set(source, (statement = prepare(source)));
+    return statement;
+  }) as Db['prepare'];
 }
 
 export function schemaVersion(db: Db): number {
