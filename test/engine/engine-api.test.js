@@ -174,6 +174,14 @@ test('errors: bad options, bad tokens, context overflow, closed engine', async (
   await assert.rejects(session.eval(new Array(513).fill(5), 'none'), /context overflow/);
   // A failed eval leaves the sequence usable.
   assert.equal((await session.eval([5, 6], 'all')).length, 2 * small.shape.vocab);
+  // Generation inside a session: a session's tokens out of the vocabulary fail the same way; the
+  // native option naming the sequence is checked (not an integer, no such sequence).
+  await assert.rejects(async () => {
+    for await (const _ of session.generate([small.shape.vocab + 5], { maxTokens: 2 }));
+  }, /outside the vocabulary/);
+  const handle = engine['handle'];
+  assert.throws(() => handle.generate([5], { sequence: 1.5 }, () => true), /option sequence must be an integer/);
+  await assert.rejects(handle.generate([5], { sequence: 987654 }, () => true).done, /no sequence with id 987654/);
   await session.close();
   assert.throws(() => session.eval([5]), /session is closed/);
 
