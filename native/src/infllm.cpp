@@ -103,7 +103,7 @@ int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int laye
   // or past the copy (the newest blocks) its summary row at row_of(j) (64 keys a call).
   const FlashShape shape(group, head_dim);
   qt_.resize(shape.qt_floats());
-  scratch_.resize(std::max(shape.scratch_floats(), size_t(16 * head_dim)));
+  scratch_.resize(shape.scratch_floats());
   tile_scores_.resize(size_t(kFlashRunKeys * shape.ld));
   tile16_.resize(size_t(16 * group));
   flash_load_queries(shape, q, group, 0, scale, qt_.data());

@@ -125,11 +125,27 @@ test('group scores for block selection: exact on small integers, F16 and F32 key
   }
 });
 
+test('scoring 16 dims-major keys at a time gives the row kernel\'s bits, every level', () => {
+  const rand = rng(31);
+  for (const [hd, rows, nKeys] of [[64, 8, 150], [36, 5, 37], [128, 16, 20], [64, 1, 16]]) {
+    const values = Float32Array.from({ length: nKeys * hd }, () => rand() * 4 - 2);
+    const halves = randomHalves(nKeys * hd, rand).bits;
+    const q = Float32Array.from({ length: rows * hd }, () => rand() * 2 - 1);
+    for (const level of LEVELS)
+      for (const keys of [halves, values]) {
+        const byRow = native.kernelFlashScores(level, keys, nKeys, q, rows, hd);
+        const byGroup = native.kernelFlashScores(level, keys, nKeys, q, rows, hd, true);
+        assert.deepEqual(byGroup, byRow, `${level} ${keys.constructor.name} hd ${hd} rows ${rows}`);
+      }
+  }
+});
+
 test('flash kernels validate their arguments', () => {
   const k = new Uint16Array(64);
   assert.throws(() => native.kernelFlashAttention('sse', k, k, 64, new Float32Array(64), 1, 64, new Int32Array(1), 1), /level must be/);
   assert.throws(() => native.kernelFlashAttention('scalar', k, k, 64, new Float32Array(64), 1, 64, new Int32Array([1]), 1), /limits must lie/);
   assert.throws(() => native.kernelFlashScores('scalar', new Int8Array(64), 1, new Float32Array(64), 1, 64), /keys must be/);
+  assert.throws(() => native.kernelFlashScores('scalar', new Float32Array(64), 1, new Float32Array(64), 1, 64, 'yes'), /dimsMajor must be a boolean/);
 });
 
 /** IEEE half bits of a nonzero integer |v| <= 2048. */

@@ -108,6 +108,11 @@ void flash_scores16(const FlashShape& s, const float* qt, const void* keys16, bo
   active().scores16(s, qt, keys16, keys_f16, out, scratch);
 }
 
+void flash_scores16_at(KernelLevel level, const FlashShape& s, const float* qt, const void* keys16, bool keys_f16,
+                       float* out, float* scratch) {
+  kernels_for(level).scores16(s, qt, keys16, keys_f16, out, scratch);
+}
+
 void flash_block_at(KernelLevel level, const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v,
                     int64_t stride, int64_t n, int64_t pos, const int32_t* limit, FlashState st, float* scratch,
                     const FlashNext& next) {

@@ -84,7 +84,7 @@ void flash_scores(const FlashShape& s, const float* qt, const void* const* keys,
 
 // Scores for block selection against 16 keys stored dims-major (keys16[i * 16 + j] = key j's
 // element i, F16 or F32): out[r * 16 + j] = qt-row r · key j, the same fma chain per score as
-// flash_scores (so the same bits). scratch: 16 * hd floats.
+// flash_scores (so the same bits). scratch: s.scratch_floats() floats, as for the others.
 void flash_scores16(const FlashShape& s, const float* qt, const void* keys16, bool keys_f16, float* out,
                     float* scratch);
 
@@ -93,6 +93,8 @@ void flash_block_at(KernelLevel level, const FlashShape& s, const float* qt, con
                     int64_t stride, int64_t n, int64_t pos, const int32_t* limit, FlashState st, float* scratch,
                     const FlashNext& next = {});
 void flash_merge_at(KernelLevel level, const FlashShape& s, FlashState into, FlashState part);
+void flash_scores16_at(KernelLevel level, const FlashShape& s, const float* qt, const void* keys16, bool keys_f16,
+                       float* out, float* scratch);
 void flash_scores_at(KernelLevel level, const FlashShape& s, const float* qt, const void* const* keys, bool keys_f16,
                      int64_t n, float* out, float* scratch);
 

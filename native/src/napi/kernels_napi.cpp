@@ -6,8 +6,10 @@
 //                        limits: Int32Array, tileRows) → Float32Array rows × headDim: softmax attention
 //     (scale 1/√headDim) of query row r over keys 0..limits[r] (key j's K/V rows at j * stride, F16),
 //     run as the engine does: tiles of tileRows rows, runs of 64 keys, chunks merged in order
-//   kernelFlashScores(level, keys: Uint16Array | Float32Array, nKeys, q: Float32Array, rows, headDim)
-//     → Float32Array rows × nKeys: q_r · key_j / √headDim through the selection's kernel
+//   kernelFlashScores(level, keys: Uint16Array | Float32Array, nKeys, q: Float32Array, rows, headDim,
+//                     dimsMajor = false)
+//     → Float32Array rows × nKeys: q_r · key_j / √headDim through the selection's row kernel, or
+//     with dimsMajor through its 16-keys kernel over the keys regrouped as the sequence copy keeps them
 //   memoryReadBandwidth(bytes, threads, sweeps = 5) → best read bandwidth in bytes per second
 //   sparseSelect(keys: Float32Array, queries: Float32Array, kvHeads, headDim, options?)
 //     → { blocks: Int32Array[] (per KV head), windowFirst }: the blocks InfLLM v2 sparse
@@ -17,6 +19,7 @@
 //     { topk, kernelSize, kernelStride, initBlocks, windowSize } (defaults as the engine's).
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <cmath>
 #include <new>
 #include <string>
@@ -180,6 +183,24 @@ Napi::Value kernel_flash_scores(const Napi::CallbackInfo& info) {
   std::vector<float> qt(shape.qt_floats()), scratch(shape.scratch_floats()), st(size_t(kFlashRunKeys * shape.ld));
   flash_load_queries(shape, q.Data(), 1, hd, 1.0f / std::sqrt(float(hd)), qt.data());
   Napi::Float32Array out = Napi::Float32Array::New(env, size_t(rows * n_keys));
+  if (!info[6].IsUndefined() && !info[6].IsBoolean())
+    throw Napi::TypeError::New(env, std::string(fn) + ": dimsMajor must be a boolean");
+  if (!info[6].IsUndefined() && info[6].As<Napi::Boolean>().Value()) {
+    // The keys regrouped as sparse selection keeps them (16 a group, dims-major, zero padded),
+    // scored 16 at a time.
+    std::vector<uint8_t> group(size_t(16 * hd) * elem);
+    std::vector<float> scores(size_t(16 * rows)), wide(shape.scratch_floats());
+    for (int64_t j0 = 0; j0 < n_keys; j0 += 16) {
+      std::fill(group.begin(), group.end(), uint8_t(0));
+      for (int64_t j = j0; j < std::min(n_keys, j0 + 16); ++j)
+        for (int64_t i = 0; i < hd; ++i)
+          std::memcpy(group.data() + size_t(i * 16 + (j - j0)) * elem, base + size_t(j * hd + i) * elem, elem);
+      flash_scores16_at(level, shape, qt.data(), group.data(), f16, scores.data(), wide.data());
+      for (int64_t j = j0; j < std::min(n_keys, j0 + 16); ++j)
+        for (int64_t r = 0; r < rows; ++r) out[size_t(r * n_keys + j)] = scores[size_t(r * 16 + (j - j0))];
+    }
+    return out;
+  }
   for (int64_t j0 = 0; j0 < n_keys; j0 += kFlashRunKeys) {
     const int64_t run = std::min(kFlashRunKeys, n_keys - j0);
     const void* ptrs[kFlashRunKeys];
