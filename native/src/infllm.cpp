@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 
@@ -112,9 +113,12 @@ int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int laye
   const auto group_scores = [&](int64_t n, int64_t item0, int kind, auto&& row_of, std::vector<float>& out) {
     out.resize(size_t(group * n));
     const int64_t copied_end = std::min(item0 + n, kv.summary_items(seq, layer, kind));
+    // The copy is read once a token, cold: each call asks for the group 4 calls ahead.
+    const int64_t group_bytes = 16 * head_dim * int64_t(elem), ahead = 4;
     for (int64_t g = item0 / 16; g * 16 < copied_end; ++g) {
-      flash_scores16(shape, qt_.data(), kv.summary_group(seq, layer, int(kv_head), kind, g), f16, tile16_.data(),
-                     scratch_.data());
+      const uint8_t* keys16 = static_cast<const uint8_t*>(kv.summary_group(seq, layer, int(kv_head), kind, g));
+      if ((g + ahead) * 16 < copied_end) flash_prefetch(keys16 + ahead * group_bytes, 0, 1, group_bytes);
+      flash_scores16(shape, qt_.data(), keys16, f16, tile16_.data(), scratch_.data());
       const int64_t lo = std::max(item0, g * 16), hi = std::min(copied_end, g * 16 + 16);
       for (int64_t h = 0; h < group; ++h)
         std::copy(tile16_.begin() + h * 16 + (lo - g * 16), tile16_.begin() + h * 16 + (hi - g * 16),
@@ -175,18 +179,18 @@ int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int laye
     }
   }
 
-  // The topk highest (ties: lower block first), then ascending.
-  order_.resize(size_t(n_cand));
-  for (int64_t b = 0; b < n_cand; ++b) order_[size_t(b)] = int32_t(b);
-  const auto higher = [&](int32_t a, int32_t b) {
-    const float sa = block_scores_[size_t(a)], sb = block_scores_[size_t(b)];
-    return sa > sb || (sa == sb && a < b);
-  };
-  std::nth_element(order_.begin(), order_.begin() + sp.topk, order_.end(), higher);
-  std::sort(order_.begin(), order_.begin() + sp.topk);
+  // The topk highest (ties: lower block first), ascending: the topk-th highest score t, then in
+  // block order every block above t and the first blocks at t until topk are taken.
+  threshold_.assign(block_scores_.begin(), block_scores_.end());
+  std::nth_element(threshold_.begin(), threshold_.begin() + (sp.topk - 1), threshold_.end(), std::greater<float>());
+  const float t = threshold_[size_t(sp.topk - 1)];
+  int64_t ties = sp.topk;
+  for (int64_t b = 0; b < n_cand; ++b) ties -= block_scores_[size_t(b)] > t;
   int64_t n_out = 0;
-  for (int64_t i = 0; i < sp.topk; ++i)
-    if (order_[size_t(i)] < own) out[n_out++] = order_[size_t(i)];
+  for (int64_t b = 0; b < std::min(n_cand, own); ++b) {
+    const float score = block_scores_[size_t(b)];
+    if (score > t || (score == t && ties-- > 0)) out[n_out++] = int32_t(b);
+  }
   return n_out;
 }
 

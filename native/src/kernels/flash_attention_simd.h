@@ -225,34 +225,47 @@ void scores_impl(const FlashShape& s, const float* qt, const void* const* keys, 
   std::memcpy(out, st, size_t(n * s.ld) * sizeof(float));
 }
 
+constexpr int kScores16Vectors = 16 / Vec::W > 0 ? 16 / Vec::W : 1;  // vectors per 16 keys
+
+// Rows r0 .. r0 + N - 1 of scores16_impl; N is known at compile time, so the row loop unrolls
+// with no per-row test and the accumulators stay in registers.
+template <int N>
+void scores16_rows(const FlashShape& s, const float* qt, const float* kf, int64_t r0, float* out) {
+  constexpr int KV = kScores16Vectors;
+  VT acc[N][KV];
+  for (int r = 0; r < N; ++r)
+    for (int v = 0; v < KV; ++v) acc[r][v] = Vec::zero();
+  for (int64_t i = 0; i < s.hd; ++i) {
+    VT k[KV];
+    for (int v = 0; v < KV; ++v) k[v] = Vec::load(kf + i * 16 + v * Vec::W);
+    for (int r = 0; r < N; ++r) {
+      const VT q = Vec::bcast(qt + i * s.ld + r0 + r);
+      for (int v = 0; v < KV; ++v) acc[r][v] = Vec::fma(k[v], q, acc[r][v]);
+    }
+  }
+  for (int r = 0; r < N; ++r)
+    for (int v = 0; v < KV; ++v) Vec::store(out + (r0 + r) * 16 + v * Vec::W, acc[r][v]);
+}
+
+// scores16_rows<rows> for 1 <= rows <= N.
+template <int N>
+void scores16_pass(int rows, const FlashShape& s, const float* qt, const float* kf, int64_t r0, float* out) {
+  if constexpr (N > 1)
+    if (rows < N) return scores16_pass<N - 1>(rows, s, qt, kf, r0, out);
+  scores16_rows<N>(s, qt, kf, r0, out);
+}
+
 // Keys in lanes: per dim, one load of 16 keys' elements against each row's query element
 // broadcast from memory, so no shuffles; rows R at a time so the accumulators stay in registers.
 void scores16_impl(const FlashShape& s, const float* qt, const void* keys16, bool keys_f16, float* out,
                    float* scratch) {
-  constexpr int KV = 16 / Vec::W > 0 ? 16 / Vec::W : 1;  // vectors per 16 keys
-  constexpr int R = Vec::kAcc / KV > 0 ? Vec::kAcc / KV : 1;
+  constexpr int R = Vec::kAcc / kScores16Vectors > 0 ? Vec::kAcc / kScores16Vectors : 1;
   const float* kf = static_cast<const float*>(keys16);
   if (keys_f16) {
     Vec::convert_f16(static_cast<const uint16_t*>(keys16), 16 * s.hd, scratch);
     kf = scratch;
   }
-  for (int64_t r0 = 0; r0 < s.rows; r0 += R) {
-    const int rows = int(std::min<int64_t>(R, s.rows - r0));
-    VT acc[R][KV];
-    for (int r = 0; r < R; ++r)
-      for (int v = 0; v < KV; ++v) acc[r][v] = Vec::zero();
-    for (int64_t i = 0; i < s.hd; ++i) {
-      VT k[KV];
-      for (int v = 0; v < KV; ++v) k[v] = Vec::load(kf + i * 16 + v * Vec::W);
-      for (int r = 0; r < R; ++r) {
-        if (r >= rows) break;
-        const VT q = Vec::bcast(qt + i * s.ld + r0 + r);
-        for (int v = 0; v < KV; ++v) acc[r][v] = Vec::fma(k[v], q, acc[r][v]);
-      }
-    }
-    for (int r = 0; r < rows; ++r)
-      for (int v = 0; v < KV; ++v) Vec::store(out + (r0 + r) * 16 + v * Vec::W, acc[r][v]);
-  }
+  for (int64_t r0 = 0; r0 < s.rows; r0 += R) scores16_pass<R>(int(std::min<int64_t>(R, s.rows - r0)), s, qt, kf, r0, out);
 }
 
 const FlashKernelSet kFlashKernels{block_impl, merge_impl, scores_impl, scores16_impl};
