@@ -112,6 +112,17 @@ test('the engine chooses the same blocks as the plain-JS rule (random inputs, se
   assert.ok(scored >= 4, 'most cases choose a strict subset of the blocks');
 });
 
+test('blocks with equal scores are taken lowest first, as the rule says', () => {
+  // Every key the same: every kernel scores the same, so all candidate blocks tie.
+  const kvHeads = 2, group = 4, headDim = 16, n = 4000, options = { topk: 6, windowSize: 256 };
+  const keys = new Float32Array(n * kvHeads * headDim).fill(0.25);
+  const { queries } = randomCase(7, 1, kvHeads, group, headDim);
+  const expected = referenceSelect(keys, queries, kvHeads, headDim, options);
+  const actual = native.sparseSelect(keys, queries, kvHeads, headDim, options);
+  assert.deepEqual(expected.blocks, [[0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5]]);
+  assert.deepEqual(actual.blocks.map((b) => Array.from(b)), expected.blocks);
+});
+
 test('a distant block that carries the attention mass is chosen (needle)', () => {
   const headDim = 32, n = 6000, needle = 17;
   const rand = rng(5);
