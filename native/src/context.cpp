@@ -1,6 +1,7 @@
 #include "context.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -62,6 +63,25 @@ uint64_t model_salt(const Model& model, KvType kv_type) {
   for (float v : model.rope_factors) h = fnv1a_value(h, v);
   return fnv1a_value(h, kv_type);
 }
+
+// Charges the wall time of a forward pass to its phases: lap(bucket) adds the time since the
+// previous lap to bucket; what follows the last lap counts as other.
+class PhaseClock {
+ public:
+  explicit PhaseClock(PhaseTimes& times) : times_(times), last_(std::chrono::steady_clock::now()) {}
+  ~PhaseClock() { lap(&PhaseTimes::other_ms); }
+  PhaseClock(const PhaseClock&) = delete;
+  PhaseClock& operator=(const PhaseClock&) = delete;
+  void lap(double PhaseTimes::*bucket) {
+    const auto now = std::chrono::steady_clock::now();
+    times_.*bucket += std::chrono::duration<double, std::milli>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  PhaseTimes& times_;
+  std::chrono::steady_clock::time_point last_;
+};
 
 void add_bias(float* y, const std::vector<float>& bias, int64_t n_tokens) {
   if (bias.empty()) return;
@@ -157,6 +177,7 @@ void Context::forward_batch(KvSequence& seq, const int32_t* tokens, int64_t n, i
   const int64_t d = hp.n_embd, hd = hp.head_dim;
   const int64_t q_dim = hp.n_head * hd, kv_dim = hp.n_head_kv * hd;
   const int64_t pos0 = seq.n_tokens;
+  PhaseClock clock(phase_times_);
 
   for (int64_t t = 0; t < n; ++t) {
     float* row = x_.data() + t * d;
@@ -180,7 +201,9 @@ void Context::forward_batch(KvSequence& seq, const int32_t* tokens, int64_t n, i
     const LayerWeights& L = model_.layers[size_t(il)];
     // Attention block.
     norm_rows(L.attn_norm, n);
+    clock.lap(&PhaseTimes::other_ms);
     matmul_shared_input({{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}}, xn_.data(), n, pool_, mm_);
+    clock.lap(&PhaseTimes::matmul_ms);
     add_bias(q_.data(), L.bq, n);
     add_bias(k_.data(), L.bk, n);
     add_bias(v_.data(), L.bv, n);
@@ -199,15 +222,22 @@ void Context::forward_batch(KvSequence& seq, const int32_t* tokens, int64_t n, i
       }
       kv_.store(seq, pos0 + t, int(il), k_.data() + t * kv_dim, v_.data() + t * kv_dim);
     }
-    attention(seq, int(il), pos0, n);
+    clock.lap(&PhaseTimes::other_ms);
+    const bool sparse = select_blocks(seq, int(il), pos0, n);
+    clock.lap(&PhaseTimes::selection_ms);
+    attention(seq, int(il), pos0, n, sparse);
+    clock.lap(&PhaseTimes::attention_ms);
     matmul(L.wo, attn_.data(), n, proj_.data(), pool_, mm_);
+    clock.lap(&PhaseTimes::matmul_ms);
     add_bias(proj_.data(), L.bo, n);
     add_scaled(x_.data(), proj_.data(), hp.residual_scale, n * d);
 
     // Feed-forward block (SwiGLU).
     norm_rows(L.ffn_norm, n);
+    clock.lap(&PhaseTimes::other_ms);
     matmul_swiglu(L.ffn_gate, L.ffn_up, xn_.data(), n, gate_.data(), up_.data(), pool_, mm_);
     matmul(L.ffn_down, gate_.data(), n, proj_.data(), pool_, mm_);
+    clock.lap(&PhaseTimes::matmul_ms);
     add_scaled(x_.data(), proj_.data(), hp.residual_scale, n * d);
   }
   seq.n_tokens = pos0 + n;
@@ -219,7 +249,9 @@ void Context::forward_batch(KvSequence& seq, const int32_t* tokens, int64_t n, i
     for (int64_t t = 0; t < n; ++t) add_scaled(hidden_sum, xn_.data() + t * d, 1.0f, d);
   if (logits && logits_from >= 0) {
     const int64_t rows = n - logits_from;
+    clock.lap(&PhaseTimes::other_ms);
     matmul(model_.output, xn_.data() + logits_from * d, rows, logits, pool_, mm_);
+    clock.lap(&PhaseTimes::matmul_ms);
     if (hp.logit_scale != 1.f) {
       const float inv = 1.0f / hp.logit_scale;
       for (int64_t i = 0; i < rows * hp.n_vocab; ++i) logits[i] *= inv;
@@ -236,12 +268,10 @@ void Context::norm_rows(const std::vector<float>& weight, int64_t n) {
   if (n < 8) rows(0, n, 0); else pool_.parallel_for(n, rows);
 }
 
-void Context::attention(KvSequence& seq, int layer, int64_t pos0, int64_t n) {
+bool Context::select_blocks(KvSequence& seq, int layer, int64_t pos0, int64_t n) {
   const ModelHparams& hp = model_.hp;
   const int64_t hd = hp.head_dim, q_dim = hp.n_head * hd, n_kv = hp.n_head_kv;
   const int64_t group = hp.n_head / n_kv;
-  const float scale = 1.0f / std::sqrt(float(hd));
-  const KvType type = kv_.type();
   const SparseParams& sp = params_.sparse;
   constexpr int64_t bs = KvCache::kBlockTokens;
 
@@ -274,7 +304,17 @@ void Context::attention(KvSequence& seq, int layer, int64_t pos0, int64_t n) {
           sparse && chosen_count_[task] >= 0 ? chosen_count_[task] * bs + n_keys - window_first_[task] * bs : n_keys;
     }
   }
+  return sparse;
+}
 
+void Context::attention(const KvSequence& seq, int layer, int64_t pos0, int64_t n, bool sparse) {
+  const ModelHparams& hp = model_.hp;
+  const int64_t hd = hp.head_dim, q_dim = hp.n_head * hd, n_kv = hp.n_head_kv;
+  const int64_t group = hp.n_head / n_kv;
+  const float scale = 1.0f / std::sqrt(float(hd));
+  const KvType type = kv_.type();
+  const SparseParams& sp = params_.sparse;
+  constexpr int64_t bs = KvCache::kBlockTokens;
   if (type == KvType::F16) {
     attention_f16(seq, layer, pos0, n, sparse);
     return;

@@ -30,6 +30,16 @@ struct AttentionCounts {
   int64_t causal = 0;
 };
 
+// Wall time of the forward passes by phase since the context was made, in milliseconds:
+// the weight matmuls, block selection (sparse attention's compressed keys and choice of
+// blocks), attention, and everything else (embeddings, norms, RoPE, KV stores, residuals).
+struct PhaseTimes {
+  double matmul_ms = 0;
+  double selection_ms = 0;
+  double attention_ms = 0;
+  double other_ms = 0;
+};
+
 // Where an eval's tokens came from: attached from the prefix cache or computed.
 struct EvalCounts {
   int64_t hit_tokens = 0;
@@ -64,13 +74,17 @@ class Context {
   void fill_synthetic(KvSequence& seq, int64_t n_tokens, uint64_t seed);
 
   const AttentionCounts& attention_counts() const { return attention_counts_; }
+  const PhaseTimes& phase_times() const { return phase_times_; }
 
  private:
   void forward_batch(KvSequence& seq, const int32_t* tokens, int64_t n, int64_t logits_from, float* logits,
                      float* hidden_sum);
   // xn_ = rms_norm(x_) * weight for n tokens (the pool splits the tokens of a long batch).
   void norm_rows(const std::vector<float>& weight, int64_t n);
-  void attention(KvSequence& seq, int layer, int64_t pos0, int64_t n);
+  // Sparse attention: updates the compressed keys and chooses each (token, KV head)'s blocks;
+  // returns whether attention is sparse for this batch. Counts the keys attention will read.
+  bool select_blocks(KvSequence& seq, int layer, int64_t pos0, int64_t n);
+  void attention(const KvSequence& seq, int layer, int64_t pos0, int64_t n, bool sparse);
   void attention_f16(const KvSequence& seq, int layer, int64_t pos0, int64_t n, bool sparse);
 
   const Model& model_;
@@ -102,6 +116,7 @@ class Context {
   std::vector<int32_t> chosen_;
   std::vector<int64_t> chosen_count_, window_first_;
   AttentionCounts attention_counts_;
+  PhaseTimes phase_times_;
   std::vector<float> rope_cos_, rope_sin_;  // [tokens][n_rot/2]
 };
 

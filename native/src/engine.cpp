@@ -85,6 +85,7 @@ EvalCounts Engine::counted_eval(KvSequence& seq, const int32_t* tokens, int64_t 
 void Engine::publish_stats() {
   counts_.kv = ctx_->kv().stats();
   counts_.attention = ctx_->attention_counts();
+  counts_.phases = ctx_->phase_times();
   std::lock_guard<std::mutex> lock(stats_mu_);
   snapshot_ = counts_;
 }

@@ -50,6 +50,7 @@ struct PrefixCacheStats {
   int64_t last_computed_tokens = 0;
   KvCacheStats kv;
   AttentionCounts attention;  // key positions attended versus dense, since load
+  PhaseTimes phases;          // forward-pass time by phase, since load
 };
 
 struct GenerateParams {

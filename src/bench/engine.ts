@@ -8,7 +8,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadNative, type GgufInspection } from '../engine/native.js';
 import { median, positiveInt, randomTokens, table } from './common.js';
-import { BENCH_TYPES as TYPES, benchModelFile as modelFile, kvBytes, litsurveyRunner, llamaRunner, weightBytesPerToken, type BenchType } from './runners.js';
+import { BENCH_TYPES as TYPES, benchModelFile as modelFile, kvBytes, litsurveyRunner, llamaRunner, medianPhases, PHASE_COLUMNS, phaseCells, weightBytesPerToken, type BenchType } from './runners.js';
+import type { PhaseMs } from '../engine/engine.js';
 
 interface KernelBindings {
   kernelInfo(): { cpu: string; active: string };
@@ -26,16 +27,21 @@ interface Measured {
   decodeLong: number[];
 }
 
+/** litsurvey's per-token phase times of each decode run. */
+interface Phases {
+  short: PhaseMs[];
+  long: PhaseMs[];
+}
+
 async function benchType(type: BenchType, opts: { runs: number; threads: number; prompt: number; long: number; decodeSteps: number }) {
   const path = modelFile(type);
   const info = (loadNative() as unknown as { ggufInspect(p: string): GgufInspection }).ggufInspect(path);
   const vocab = info.tensors.find((t) => t.name === 'token_embd.weight')?.dims[1] ?? 0;
   if (vocab < 100) throw new Error(`${path} has no usable token_embd.weight`);
   const contextSize = opts.long + opts.runs * opts.decodeSteps + 64;
-  const runners = [
-    await litsurveyRunner(path, { threads: opts.threads, contextSize }),
-    await llamaRunner(path, opts.threads, contextSize),
-  ];
+  const ours = await litsurveyRunner(path, { threads: opts.threads, contextSize });
+  const runners = [ours, await llamaRunner(path, opts.threads, contextSize)];
+  const phases: Phases = { short: [], long: [] };
   const results = new Map<string, Measured>(runners.map((r) => [r.name, { prefill: [], decodeShort: [], decodeLong: [] }]));
   try {
     for (let run = 0; run < opts.runs; run++) {
@@ -47,6 +53,7 @@ async function benchType(type: BenchType, opts: { runs: number; threads: number;
         const secs = await r.prefill(prompt);
         m.prefill.push(opts.prompt / secs);
         m.decodeShort.push(1 / (await r.decode(randomTokens(opts.decodeSteps, vocab, 200 + run))));
+        if (r === ours) phases.short.push(ours.lastDecodePhases());
         console.error(`${type} run ${run + 1}/${opts.runs} ${r.name}: prefill ${(opts.prompt / secs).toFixed(1)} tok/s, decode@${opts.prompt} ${m.decodeShort.at(-1)!.toFixed(1)} tok/s`);
       }
     }
@@ -60,13 +67,14 @@ async function benchType(type: BenchType, opts: { runs: number; threads: number;
       for (const r of order) {
         const m = results.get(r.name)!;
         m.decodeLong.push(1 / (await r.decode(randomTokens(opts.decodeSteps, vocab, 300 + run))));
+        if (r === ours) phases.long.push(ours.lastDecodePhases());
         console.error(`${type} run ${run + 1}/${opts.runs} ${r.name}: decode@${opts.long} ${m.decodeLong.at(-1)!.toFixed(1)} tok/s`);
       }
     }
   } finally {
     for (const r of runners) await r.close();
   }
-  return { path, info, results };
+  return { path, info, results, phases };
 }
 
 async function main(): Promise<void> {
@@ -97,10 +105,13 @@ async function main(): Promise<void> {
   const bandwidth = kernels.memoryReadBandwidth(2 ** 30, opts.threads, 5);
 
   const rows: (string | number)[][] = [];
+  const phaseRows: (string | number)[][] = [];
   const fmt = (v: number) => v.toFixed(1);
   for (const type of types) {
-    const { info, results } = await benchType(type, opts);
+    const { info, results, phases } = await benchType(type, opts);
     const ours = results.get('litsurvey')!;
+    phaseRows.push([type.toUpperCase(), opts.prompt, ...phaseCells(medianPhases(phases.short), median(ours.decodeShort))]);
+    phaseRows.push([type.toUpperCase(), opts.long, ...phaseCells(medianPhases(phases.long), median(ours.decodeLong))]);
     const theirs = results.get('llama.cpp')!;
     const shortBytes = bytesPerToken(info, opts.prompt);
     const longBytes = bytesPerToken(info, opts.long);
@@ -130,6 +141,8 @@ async function main(): Promise<void> {
   console.log(`\n## Engine speed: MiniCPM4-0.5B shape (random weights), ${opts.threads} threads, medians of ${opts.runs} alternating runs\n`);
   console.log(`Kernels ${k.active} (CPU supports ${k.cpu}); read bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s (best of 5 sweeps over 1 GiB). llama.cpp: node-llama-cpp, flash attention, F16 KV. 1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end on ${availableParallelism()} CPUs: other processes share the machine, so absolute numbers are noisy (and engines that spin-wait suffer most); the ratios come from alternating runs.\n`);
   console.log(table(['type', 'measure', 'litsurvey tok/s', 'llama.cpp tok/s', 'ratio', 'read/token', 'bound tok/s', 'litsurvey % of bound', 'llama.cpp % of bound'], rows));
+  console.log(`\nWhere a litsurvey decode token's time goes (the engine's own phase timers, \`stats().phaseMs\`, medians of the runs):\n`);
+  console.log(table(['type', 'context', ...PHASE_COLUMNS], phaseRows));
 }
 
 main().catch((e: Error) => {

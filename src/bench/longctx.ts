@@ -12,7 +12,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadNative, type GgufInspection } from '../engine/native.js';
 import { positiveInt, randomTokens, table } from './common.js';
-import { attentionShape, benchModelFile, litsurveyRunner, llamaRunner, weightBytesPerToken, type Runner } from './runners.js';
+import { attentionShape, benchModelFile, litsurveyRunner, llamaRunner, PHASE_COLUMNS, phaseCells, weightBytesPerToken, type Runner } from './runners.js';
 
 interface Bindings {
   kernelInfo(): { cpu: string; active: string };
@@ -101,6 +101,7 @@ async function main(): Promise<void> {
 
   // 2. Decode at long contexts over a synthetic KV cache.
   const longRows: (string | number)[][] = [];
+  const phaseRows: (string | number)[][] = [];
   const weights = weightBytesPerToken(info);
   const kvPerPosition = 2 * shape.layers * shape.kvHeads * shape.headDim * 2;
   for (const context of longs) {
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
         const causal = (after.causalKeys - before.causalKeys) / steps;
         const bytes = weights + (attended * kvPerPosition) / (shape.layers * shape.kvHeads) + (sparse ? compressedKeyBytes(info, context) : 0);
         measured.push({ name, tokS: 1 / secs, bytes, fraction: attended / causal });
+        phaseRows.push([context, name, ...phaseCells(runner.lastDecodePhases(), 1 / secs)]);
         console.error(`${name} @${context}: decode ${(1 / secs).toFixed(2)} tok/s, attended ${((100 * attended) / causal).toFixed(1)}% (load ${loadavg()[0]!.toFixed(1)})`);
       } finally {
         await runner.close();
@@ -138,6 +140,8 @@ async function main(): Promise<void> {
   console.log(table(['context', 'measure', 'sparse tok/s', 'dense tok/s', 'llama.cpp tok/s', 'sparse / llama.cpp', 'dense / llama.cpp', 'sparse / dense'], rows));
   console.log(`\nDecode at long contexts with the KV cache filled synthetically (pseudo-random keys and values; decode cost does not depend on the KV values: attention reads the same number of positions, and sparse selection always picks top-k blocks). Read/token: weights + KV positions attended + compressed keys scored (sparse); bound = read bandwidth ÷ read/token.\n`);
   console.log(table(['context', 'attention', 'decode tok/s', 'attended', 'read/token', 'bound tok/s', '% of bound', 'sparse / dense'], longRows));
+  console.log(`\nWhere a decode token's time goes at these contexts (the engine's own phase timers, \`stats().phaseMs\`; selection = compressed keys and choice of blocks):\n`);
+  console.log(table(['context', 'attention', ...PHASE_COLUMNS], phaseRows));
 }
 
 main().catch((e: Error) => {

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem, type LlamaContextSequence, type Token } from 'node-llama-cpp';
-import { NativeEngine, type EngineLoadOptions, type Session } from '../engine/engine.js';
+import { NativeEngine, type EngineLoadOptions, type PhaseMs, type Session } from '../engine/engine.js';
 import type { GgufInspection } from '../engine/native.js';
 import { synthModel } from '../engine/modelfile/synth.js';
 
@@ -57,6 +57,24 @@ export function kvBytes(info: GgufInspection, positions: number): number {
   return 2 * s.layers * s.kvHeads * s.headDim * 2 * positions;
 }
 
+/** Table columns for where a litsurvey decode token's time goes (ms): the engine's forward-pass
+ * phases, their sum, and the wall time per token measured outside (threads waking, sampling and
+ * the JS side make up the difference). */
+export const PHASE_COLUMNS = ['matmuls ms', 'selection ms', 'attention ms', 'other ms', 'phases ms', 'wall ms'];
+export function phaseCells(p: PhaseMs, tokS: number): string[] {
+  const ms = (v: number) => v.toFixed(2);
+  return [ms(p.matmul), ms(p.selection), ms(p.attention), ms(p.other), ms(p.matmul + p.selection + p.attention + p.other), ms(1000 / tokS)];
+}
+
+/** The median of each phase over several decode calls. */
+export function medianPhases(all: PhaseMs[]): PhaseMs {
+  const med = (k: keyof PhaseMs) => {
+    const v = all.map((p) => p[k]).sort((a, b) => a - b);
+    return v.length % 2 ? v[v.length >> 1]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  };
+  return { matmul: med('matmul'), selection: med('selection'), attention: med('attention'), other: med('other') };
+}
+
 /** One engine under test: a prefill of fresh tokens, and single-token decode steps. */
 export interface Runner {
   name: string;
@@ -72,10 +90,11 @@ export interface Runner {
 export async function litsurveyRunner(
   path: string,
   opts: EngineLoadOptions & { name?: string },
-): Promise<Runner & { engine: NativeEngine; freshSession(): Promise<Session> }> {
+): Promise<Runner & { engine: NativeEngine; freshSession(): Promise<Session>; lastDecodePhases(): PhaseMs }> {
   const { name = 'litsurvey', ...load } = opts;
   const engine = await NativeEngine.load(path, { batchSize: 512, maxSequences: 1, kvCacheType: 'f16', ...load });
   let session: Session | null = null;
+  let decodePhases: PhaseMs = { matmul: 0, selection: 0, attention: 0, other: 0 };
   const freshSession = async () => {
     await session?.close();
     await engine.clearPrefixCache();
@@ -96,13 +115,24 @@ export async function litsurveyRunner(
       if (!session) throw new Error('decode before prefill');
       // Greedy generation in the session, natively token after token (as llama.cpp's runner):
       // tokens.length forward passes, the first on tokens[0].
+      const before = engine.stats().phaseMs;
       const start = performance.now();
       const stream = session.generate([tokens[0]!], { maxTokens: tokens.length, temperature: 0, ignoreEos: true });
       for await (const _piece of stream);
       const { generatedTokens } = await stream.stats;
       if (generatedTokens !== tokens.length) throw new Error(`decode: generated ${generatedTokens} of ${tokens.length} tokens`);
-      return (performance.now() - start) / 1000 / tokens.length;
+      const secs = (performance.now() - start) / 1000 / tokens.length;
+      const after = engine.stats().phaseMs;
+      decodePhases = {
+        matmul: (after.matmul - before.matmul) / tokens.length,
+        selection: (after.selection - before.selection) / tokens.length,
+        attention: (after.attention - before.attention) / tokens.length,
+        other: (after.other - before.other) / tokens.length,
+      };
+      return secs;
     },
+    /** Per token of the latest decode call: the engine's forward-pass time by phase, in ms. */
+    lastDecodePhases: () => decodePhases,
     async close() {
       await session?.close();
       await engine.close();

@@ -93,6 +93,16 @@ export interface NativeEngineStats {
   causalKeys: number;
   /** attendedKeys / causalKeys (1 with dense attention). */
   attendedFraction: number;
+  /** Wall time of the forward passes by phase since load, in ms: weight matmuls, block selection
+   * (sparse attention), attention, and everything else (embeddings, norms, RoPE, KV stores). */
+  phaseMs: PhaseMs;
+}
+
+export interface PhaseMs {
+  matmul: number;
+  selection: number;
+  attention: number;
+  other: number;
 }
 
 interface NativeInfo {

@@ -180,6 +180,24 @@ test('sparse attention equals dense when top-k covers every block; a small top-k
   }
 });
 
+test("stats().phaseMs splits the forward passes' time into matmuls, selection, attention and the rest", async () => {
+  const engine = await load({ ...SMALL, topk: 2 });
+  try {
+    const before = engine.stats().phaseMs;
+    const start = performance.now();
+    await lastLogits(engine, tokens(700, 1), [600, 1, 1, 98]);
+    const wall = performance.now() - start;
+    const after = engine.stats().phaseMs;
+    const spent = Object.keys(after).map((k) => [k, after[k] - before[k]]);
+    assert.deepEqual(spent.map(([k]) => k).sort(), ['attention', 'matmul', 'other', 'selection']);
+    for (const [k, ms] of spent) assert.ok(ms > 0, `${k}: ${ms} ms`);
+    const total = spent.reduce((t, [, ms]) => t + ms, 0);
+    assert.ok(total <= wall, `phases ${total} ms within the evals' ${wall} ms`);
+  } finally {
+    await engine.close();
+  }
+});
+
 test('with sparse attention, prefix-cache reuse and chunking give the logits of a cold run', async () => {
   const shared = tokens(640, 1);
   const prompt = [...shared, ...tokens(300, 2)];

@@ -499,6 +499,12 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     o.Set("attendedKeys", double(s.attention.attended));
     o.Set("causalKeys", double(s.attention.causal));
     o.Set("attendedFraction", s.attention.causal > 0 ? double(s.attention.attended) / double(s.attention.causal) : 1.0);
+    Napi::Object phases = Napi::Object::New(env);
+    phases.Set("matmul", s.phases.matmul_ms);
+    phases.Set("selection", s.phases.selection_ms);
+    phases.Set("attention", s.phases.attention_ms);
+    phases.Set("other", s.phases.other_ms);
+    o.Set("phaseMs", phases);
     return o;
   }
 
