@@ -15,8 +15,13 @@ namespace ls {
 namespace {
 
 constexpr int kTokenTile = 8;
-// Software prefetch this far ahead of the weight stream (and proportionally ahead of the
-// scales): one core's hardware prefetchers alone leave a decode step well short of bandwidth.
+// A task's groups lie one after another, so its weights are one stream of memory, read a block
+// at a time (its 16 scales and its quants, which sit after all the group's scales). A cursor
+// runs through that stream asking for each line once, as many lines per block as the block
+// has bytes, this far plus a group's scales ahead of the block, so the quants are at least this
+// far ahead too. (One core's hardware prefetchers alone leave a decode step well short of
+// bandwidth; fixed per-block prefetches at an offset from the quants and the scales streamed
+// 1024-wide Q4_0 matrices at ~75% of the read bandwidth, the cursor at ~95% in a C++ bench.)
 constexpr int kPrefetchBytes = 4096;
 
 // acc += dpbusd(w, the 4 bytes at x broadcast), the broadcast folded into the instruction as
@@ -32,9 +37,10 @@ LS_TARGET_AVX512 inline __m512i dpbusd_bcst(__m512i acc, __m512i w, const int8_t
 // accumulators so consecutive vpdpbusd do not wait on each other; for Q4_0 the second one
 // takes the high nibbles masked in place (16 x their value, one instruction instead of a shift
 // and a mask), divided back exactly by an arithmetic shift once per block.
+// `ahead`: the task's prefetch cursor (see kPrefetchBytes).
 template <bool kQ8, int T>
 LS_TARGET_AVX512 void group_tile(const QGemmTask& a, const uint8_t* group, int64_t t0, __mmask16 store_mask,
-                                 int64_t r0) {
+                                 int64_t r0, const uint8_t*& ahead) {
   constexpr int kChains = T <= 2 ? 2 : 1;
   constexpr int kSteps = kQ8 ? 8 : 4;
   constexpr int kQuantBytes = kSteps * kPackRows * 4;
@@ -61,9 +67,9 @@ LS_TARGET_AVX512 void group_tile(const QGemmTask& a, const uint8_t* group, int64
       isum[t][0] = _mm512_set1_epi32(-kBias * xs[t][b]);
       for (int c = 1; c < kChains; ++c) isum[t][c] = _mm512_setzero_si512();
     }
-    _mm_prefetch(reinterpret_cast<const char*>(scales + b * 2 * kPackRows + kPrefetchBytes / 8), _MM_HINT_T0);
+    const uint8_t* until = group + (b + 1) * (kQuantBytes + 2 * kPackRows) + nb * 2 * kPackRows + kPrefetchBytes;
+    for (; ahead < until; ahead += 64) _mm_prefetch(reinterpret_cast<const char*>(ahead), _MM_HINT_T0);
     for (int k = 0; k < kSteps; ++k) {
-      _mm_prefetch(reinterpret_cast<const char*>(q + k * 64 + kPrefetchBytes), _MM_HINT_T0);
       const __m512i raw = _mm512_loadu_si512(q + k * 64);
       if constexpr (kQ8) {
         for (int t = 0; t < T; ++t)
@@ -95,9 +101,10 @@ template <bool kQ8>
 LS_TARGET_AVX512 void packed_task(const QGemmTask& a) {
   const int64_t groups = (a.n_rows + kPackRows - 1) / kPackRows;
   const auto row_mask = [&](int64_t r0) { return __mmask16((1u << std::min<int64_t>(kPackRows, a.n_rows - r0)) - 1); };
+  const uint8_t* ahead = a.w + kPrefetchBytes;
   if (a.n_tokens == 1) {
     // Decode: a loop with no calls in it, so the kernel's constants stay in registers.
-    for (int64_t g = 0; g < groups; ++g) group_tile<kQ8, 1>(a, a.w + size_t(g) * a.row_bytes, 0, row_mask(g * kPackRows), g * kPackRows);
+    for (int64_t g = 0; g < groups; ++g) group_tile<kQ8, 1>(a, a.w + size_t(g) * a.row_bytes, 0, row_mask(g * kPackRows), g * kPackRows, ahead);
     return;
   }
   for (int64_t g = 0; g < groups; ++g) {
@@ -105,15 +112,15 @@ LS_TARGET_AVX512 void packed_task(const QGemmTask& a) {
     const int64_t r0 = g * kPackRows;
     const __mmask16 mask = row_mask(r0);
     int64_t t0 = 0;
-    for (; t0 + kTokenTile <= a.n_tokens; t0 += kTokenTile) group_tile<kQ8, kTokenTile>(a, group, t0, mask, r0);
+    for (; t0 + kTokenTile <= a.n_tokens; t0 += kTokenTile) group_tile<kQ8, kTokenTile>(a, group, t0, mask, r0, ahead);
     switch (a.n_tokens - t0) {
-      case 7: group_tile<kQ8, 7>(a, group, t0, mask, r0); break;
-      case 6: group_tile<kQ8, 6>(a, group, t0, mask, r0); break;
-      case 5: group_tile<kQ8, 5>(a, group, t0, mask, r0); break;
-      case 4: group_tile<kQ8, 4>(a, group, t0, mask, r0); break;
-      case 3: group_tile<kQ8, 3>(a, group, t0, mask, r0); break;
-      case 2: group_tile<kQ8, 2>(a, group, t0, mask, r0); break;
-      case 1: group_tile<kQ8, 1>(a, group, t0, mask, r0); break;
+      case 7: group_tile<kQ8, 7>(a, group, t0, mask, r0, ahead); break;
+      case 6: group_tile<kQ8, 6>(a, group, t0, mask, r0, ahead); break;
+      case 5: group_tile<kQ8, 5>(a, group, t0, mask, r0, ahead); break;
+      case 4: group_tile<kQ8, 4>(a, group, t0, mask, r0, ahead); break;
+      case 3: group_tile<kQ8, 3>(a, group, t0, mask, r0, ahead); break;
+      case 2: group_tile<kQ8, 2>(a, group, t0, mask, r0, ahead); break;
+      case 1: group_tile<kQ8, 1>(a, group, t0, mask, r0, ahead); break;
       default: break;
     }
   }
