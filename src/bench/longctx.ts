@@ -7,7 +7,8 @@
 //    Session.fillSynthetic (pseudo-random keys and values instead of a prefill that would take
 //    hours): the bytes a decode step reads do not depend on the KV values. Each is also shown as
 //    a share of its bandwidth bound: weights + the KV positions attention read (from the engine's
-//    attendedKeys counter) + the compressed keys selection scored, ÷ the measured read bandwidth.
+//    attendedKeys counter) + the compressed keys selection scored, ÷ the read bandwidth measured
+//    just before that decode.
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadNative, type GgufInspection } from '../engine/native.js';
@@ -69,8 +70,9 @@ async function main(): Promise<void> {
   if (vocab < 100) throw new Error(`${path} has no usable token_embd.weight`);
   const shape = attentionShape(info);
   const loadStart = loadavg()[0]!;
-  console.error(`measuring read bandwidth (best of 5 sweeps over 1 GiB, ${threads} threads)…`);
-  const bandwidth = native.memoryReadBandwidth(2 ** 30, threads, 5);
+  // This VM's read bandwidth drifts by a quarter within minutes: each long decode's bound comes
+  // from sweeps just before it.
+  const sweeps: number[] = [];
   const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
   const weights = weightBytesPerToken(info);
   const kvPerPosition = 2 * shape.layers * shape.kvHeads * shape.headDim * 2;
   for (const context of longs) {
-    const measured: { name: string; tokS: number; bytes: number; fraction: number }[] = [];
+    const measured: { name: string; tokS: number; bytes: number; fraction: number; bandwidth: number }[] = [];
     for (const sparse of [true, false]) {
       const name = sparse ? 'sparse' : 'dense';
       const runner = await litsurveyRunner(path, { name, threads, contextSize: context + steps + 64, batchSize, sparse });
@@ -113,6 +115,7 @@ async function main(): Promise<void> {
         const session = await runner.freshSession();
         console.error(`${name}: filling ${context} positions with synthetic keys and values…`);
         await session.fillSynthetic(context, 1);
+        sweeps.push(native.memoryReadBandwidth(2 ** 30, threads, 5));
         const before = runner.engine.stats();
         const secs = await runner.decode(randomTokens(steps, vocab, 9));
         const after = runner.engine.stats();
@@ -120,7 +123,7 @@ async function main(): Promise<void> {
         const attended = (after.attendedKeys - before.attendedKeys) / steps;
         const causal = (after.causalKeys - before.causalKeys) / steps;
         const bytes = weights + (attended * kvPerPosition) / (shape.layers * shape.kvHeads) + (sparse ? compressedKeyBytes(info, context) : 0);
-        measured.push({ name, tokS: 1 / secs, bytes, fraction: attended / causal });
+        measured.push({ name, tokS: 1 / secs, bytes, fraction: attended / causal, bandwidth: sweeps.at(-1)! });
         phaseRows.push([context, name, ...phaseCells(runner.lastDecodePhases(), 1 / secs)]);
         console.error(`${name} @${context}: decode ${(1 / secs).toFixed(2)} tok/s, attended ${((100 * attended) / causal).toFixed(1)}% (load ${loadavg()[0]!.toFixed(1)})`);
       } finally {
@@ -129,16 +132,17 @@ async function main(): Promise<void> {
     }
     const [s, d] = measured;
     for (const m of measured) {
-      const bound = bandwidth / m.bytes;
+      const bound = m.bandwidth / m.bytes;
       longRows.push([context, m.name, fmt(m.tokS), `${(100 * m.fraction).toFixed(1)}%`, `${(m.bytes / 2 ** 20).toFixed(0)} MiB`, fmt(bound), `${((100 * m.tokS) / bound).toFixed(0)}%`, m === s ? ratio(s!.tokS, d!.tokS) : '–']);
     }
   }
 
   const k = native.kernelInfo();
   console.log(`\n## Long-context speed: MiniCPM4-0.5B shape in Q8_0 (random weights), ${threads} threads, one run\n`);
-  console.log(`Kernels ${k.active} (CPU supports ${k.cpu}); read bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s (best of 5 sweeps over 1 GiB). Sparse: InfLLM v2 with MiniCPM4's defaults (top-k 64 blocks of 64 tokens, window 2048, dense below 8192 keys). llama.cpp: node-llama-cpp, flash attention, F16 KV. Prefill in batches of ${batchSize}; decode over ${steps} steps. 1-minute load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end on ${availableParallelism()} CPUs: other processes share the machine, so numbers are noisy.\n`);
+  const gbs = (v: number) => (v / 1e9).toFixed(1);
+  console.log(`Kernels ${k.active} (CPU supports ${k.cpu}). Sparse: InfLLM v2 with MiniCPM4's defaults (top-k 64 blocks of 64 tokens, window 2048, dense below 8192 keys). llama.cpp: node-llama-cpp, flash attention, F16 KV. Prefill in batches of ${batchSize}; decode over ${steps} steps. 1-minute load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end on ${availableParallelism()} CPUs: other processes share the machine, so numbers are noisy.\n`);
   console.log(table(['context', 'measure', 'sparse tok/s', 'dense tok/s', 'llama.cpp tok/s', 'sparse / llama.cpp', 'dense / llama.cpp', 'sparse / dense'], rows));
-  console.log(`\nDecode at long contexts with the KV cache filled synthetically (pseudo-random keys and values; decode cost does not depend on the KV values: attention reads the same number of positions, and sparse selection always picks top-k blocks). Read/token: weights + KV positions attended + compressed keys scored (sparse); bound = read bandwidth ÷ read/token.\n`);
+  console.log(`\nDecode at long contexts with the KV cache filled synthetically (pseudo-random keys and values; decode cost does not depend on the KV values: attention reads the same number of positions, and sparse selection always picks top-k blocks). Read/token: weights + KV positions attended + compressed keys scored (sparse); bound = read bandwidth ÷ read/token, the bandwidth measured just before each decode (best of 5 sweeps over 1 GiB: ${sweeps.map(gbs).join(', ')} GB/s in the order of the rows).\n`);
   console.log(table(['context', 'attention', 'decode tok/s', 'attended', 'read/token', 'bound tok/s', '% of bound', 'sparse / dense'], longRows));
   console.log(`\nWhere a decode token's time goes at these contexts (the engine's own phase timers, \`stats().phaseMs\`; selection = compressed keys and choice of blocks):\n`);
   console.log(table(['context', 'attention', ...PHASE_COLUMNS], phaseRows));
