@@ -134,3 +134,17 @@ test('memoryReadBandwidth measures a plausible rate and validates its arguments'
   assert.ok(bps > 1e8 && bps < 1e13, `bandwidth ${bps}`);
   assert.throws(() => native.memoryReadBandwidth(10, 1), /bytes must be an integer/);
 });
+
+test('the kernel timings of bench:kernels measure plausible rates and validate their arguments', () => {
+  for (const type of ['Q8_0', 'Q4_0']) {
+    const t = native.benchDecodeMatmul(type, 1024, 4 * 2 ** 20, 2, 2);
+    // ~4 MiB of weights read (rows rounded to whole 16-row groups), at a rate a CPU can reach.
+    assert.ok(t.bytes > 3.5 * 2 ** 20 && t.bytes <= 4 * 2 ** 20, `${type} bytes ${t.bytes}`);
+    assert.ok(t.seconds > 0 && t.bytes / t.seconds < 1e13, `${type} seconds ${t.seconds}`);
+  }
+  const us = native.benchFlashRun(16, 2);
+  assert.ok(us > 0.01 && us < 1e4, `flash run ${us} µs`);
+  assert.throws(() => native.benchDecodeMatmul('Q6_K', 1024, 2 ** 20, 1, 1), /type must be 'Q8_0' or 'Q4_0'/);
+  assert.throws(() => native.benchDecodeMatmul('Q8_0', 1000, 2 ** 20, 1, 1), /multiple of 32/);
+  assert.throws(() => native.benchFlashRun(1, 1), /blocks must be an integer/);
+});

@@ -11,6 +11,9 @@
 //     → Float32Array rows × nKeys: q_r · key_j / √headDim through the selection's row kernel, or
 //     with dimsMajor through its 16-keys kernel over the keys regrouped as the sequence copy keeps them
 //   memoryReadBandwidth(bytes, threads, sweeps = 5) → best read bandwidth in bytes per second
+//   benchDecodeMatmul(type: 'Q8_0' | 'Q4_0', cols, bytes, threads, reps) → { seconds, bytes }: the
+//     best of reps one-token matmuls over ~bytes of packed random weights (kernels/kernel_bench.h)
+//   benchFlashRun(blocks, reps) → microseconds per 64-key decode-tile attention run
 //   sparseSelect(keys: Float32Array, queries: Float32Array, kvHeads, headDim, options?)
 //     → { blocks: Int32Array[] (per KV head), windowFirst }: the blocks InfLLM v2 sparse
 //     attention chooses for a query at the last key's position, through the engine's own
@@ -29,6 +32,7 @@
 #include "kernels/bandwidth.h"
 #include "kernels/cpu_features.h"
 #include "kernels/flash_attention.h"
+#include "kernels/kernel_bench.h"
 #include "kernels/matmul.h"
 #include "kernels/qgemm_packed.h"
 #include "kv_cache.h"
@@ -224,6 +228,39 @@ Napi::Value memory_read_bandwidth_js(const Napi::CallbackInfo& info) {
   }
 }
 
+Napi::Value bench_decode_matmul(const Napi::CallbackInfo& info) {
+  const char* fn = "benchDecodeMatmul";
+  Napi::Env env = info.Env();
+  const std::string type = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  if (type != "Q8_0" && type != "Q4_0") throw Napi::TypeError::New(env, "benchDecodeMatmul: type must be 'Q8_0' or 'Q4_0'");
+  const int64_t cols = int_arg(info, 1, fn, "cols", 32, 1 << 16);
+  if (cols % 32 != 0) throw Napi::RangeError::New(env, "benchDecodeMatmul: cols must be a multiple of 32");
+  const int64_t bytes = int_arg(info, 2, fn, "bytes", int64_t(1) << 16, int64_t(4) << 30);
+  const int64_t threads = int_arg(info, 3, fn, "threads", 1, 64);
+  const int64_t reps = int_arg(info, 4, fn, "reps", 1, 1000);
+  try {
+    const StreamTiming t = time_decode_matmul(type == "Q8_0" ? GgmlType::Q8_0 : GgmlType::Q4_0, cols, size_t(bytes),
+                                              int(threads), int(reps));
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("seconds", t.seconds);
+    o.Set("bytes", t.bytes);
+    return o;
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(env, "benchDecodeMatmul: cannot allocate " + std::to_string(bytes) + " bytes");
+  }
+}
+
+Napi::Value bench_flash_run(const Napi::CallbackInfo& info) {
+  const char* fn = "benchFlashRun";
+  const int64_t blocks = int_arg(info, 0, fn, "blocks", 2, 1 << 20);
+  const int64_t reps = int_arg(info, 1, fn, "reps", 1, 1000);
+  try {
+    return Napi::Number::New(info.Env(), time_flash_run(blocks, int(reps)));
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(info.Env(), "benchFlashRun: cannot allocate " + std::to_string(blocks) + " blocks");
+  }
+}
+
 Napi::Value sparse_select(const Napi::CallbackInfo& info) {
   const char* fn = "sparseSelect";
   Napi::Env env = info.Env();
@@ -293,6 +330,8 @@ Registrar reg("kernels", [](Napi::Env env, Napi::Object exports) {
   exports.Set("kernelFlashScores", Napi::Function::New(env, kernel_flash_scores, "kernelFlashScores"));
   exports.Set("sparseSelect", Napi::Function::New(env, sparse_select, "sparseSelect"));
   exports.Set("memoryReadBandwidth", Napi::Function::New(env, memory_read_bandwidth_js, "memoryReadBandwidth"));
+  exports.Set("benchDecodeMatmul", Napi::Function::New(env, bench_decode_matmul, "benchDecodeMatmul"));
+  exports.Set("benchFlashRun", Napi::Function::New(env, bench_flash_run, "benchFlashRun"));
 });
 
 }  // namespace
