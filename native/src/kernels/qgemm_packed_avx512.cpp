@@ -21,7 +21,7 @@ constexpr int kTokenTile = 8;
 // has bytes, this far plus a group's scales ahead of the block, so the quants are at least this
 // far ahead too. (One core's hardware prefetchers alone leave a decode step well short of
 // bandwidth; fixed per-block prefetches at an offset from the quants and the scales streamed
-// 1024-wide Q4_0 matrices at ~75% of the read bandwidth, the cursor at ~95% in a C++ bench.)
+// 1024-wide Q4_0 matrices at 75% of a read sweep's rate, the cursor at ~100%: bench:kernels.)
 constexpr int kPrefetchBytes = 4096;
 
 // acc += dpbusd(w, the 4 bytes at x broadcast), the broadcast folded into the instruction as
