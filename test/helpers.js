@@ -39,3 +39,19 @@ export function runCli(args, env, { timeoutMs = 120_000, input } = {}) {
     child.stdin.end(input ?? '');
   });
 }
+
+/** A corpus record (the bundle's JSONL fields) for small test corpora. */
+export const corpusPaper = (id, year, title, abstract) => ({
+  id,
+  title,
+  abstract,
+  authors: ['A. Author'],
+  year,
+  venue: 'Test',
+  categories: ['cs.CL'],
+  url: `https://example.org/${id}`,
+  source: 'test',
+  license: 'CC0-1.0',
+  doi: null,
+  alt_ids: [],
+});

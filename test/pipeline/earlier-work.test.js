@@ -11,22 +11,7 @@ import { SifEmbedder } from '../../dist/index/sif-embedder.js';
 import { plan } from '../../dist/pipeline/planner.js';
 import { earlierCutoff, retrieve } from '../../dist/pipeline/retriever.js';
 import { DEFAULT_REQUEST } from '../../dist/pipeline/run-survey.js';
-import { cacheDir, tempDir } from '../helpers.js';
-
-const paper = (id, year, title, abstract) => ({
-  id,
-  title,
-  abstract,
-  authors: ['A. Author'],
-  year,
-  venue: 'Test',
-  categories: ['cs.CL'],
-  url: `https://example.org/${id}`,
-  source: 'test',
-  license: 'CC0-1.0',
-  doi: null,
-  alt_ids: [],
-});
+import { cacheDir, corpusPaper as paper, tempDir } from '../helpers.js';
 
 const aspects = ['sensors', 'robots', 'factories', 'drones', 'phones'];
 // 40 recent papers say "widget calibration" again and again; 6 older ones say it once among other words.

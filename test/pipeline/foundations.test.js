@@ -9,22 +9,7 @@ import { PaperIndex } from '../../dist/index/paper-index.js';
 import { fetchPapers } from '../../dist/index/search.js';
 import { SifEmbedder } from '../../dist/index/sif-embedder.js';
 import { findFoundations, namedTitles } from '../../dist/pipeline/foundations.js';
-import { cacheDir, tempDir } from '../helpers.js';
-
-const paper = (id, year, title, abstract) => ({
-  id,
-  title,
-  abstract,
-  authors: ['A. Author'],
-  year,
-  venue: 'Test',
-  categories: ['cs.CL'],
-  url: `https://example.org/${id}`,
-  source: 'test',
-  license: 'CC0-1.0',
-  doi: null,
-  alt_ids: [],
-});
+import { cacheDir, corpusPaper as paper, tempDir } from '../helpers.js';
 
 const corpus = [
   paper('glue', 2018, 'GLUE: A Multi-Task Benchmark and Analysis Platform for Natural Language Understanding', 'A benchmark of nine language understanding tasks for evaluating sentence encoders.'),
