@@ -111,3 +111,22 @@ test('a broken config file is named in the error', async (t) => {
   assert.equal(r.code, 1);
   assert.match(r.stderr, /litsurvey\.config\.json: field "home" must be a string/);
 });
+
+test('engine generate streams a completion, then its speeds and where the time went', async (t) => {
+  const home = tempDir(t);
+  const env = cliEnv(home);
+  const model = join(home, 'tiny.gguf');
+  const synth = await runCli(['model', 'synth', '--arch', 'llama', '--type', 'q8_0', '--shape', 'tiny', model], env);
+  assert.equal(synth.code, 0, synth.stderr);
+  const r = await runCli(['engine', 'generate', '--model', model, 'hello world', '--max-tokens', '4', '--temperature', '0'], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stdout.trim().length > 0, 'some text was generated');
+  assert.match(r.stderr, /prefill: \d+ tokens, [\d.]+ tokens\/s; decode: 4 tokens, [\d.]+ tokens\/s \(length\)/);
+  const phases = r.stderr.match(/time by phase: matmuls ([\d.]+) m?s \((\d+)%\), attention [\d.]+ m?s \((\d+)%\), block selection [\d.]+ m?s \((\d+)%\), other [\d.]+ m?s \((\d+)%\)/);
+  assert.ok(phases, r.stderr);
+  const shares = phases.slice(2).map(Number);
+  assert.ok(Math.abs(shares.reduce((a, b) => a + b, 0) - 100) <= 2, `shares ${shares}`);
+  const missing = await runCli(['engine', 'generate', 'hello'], env);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /--model/);
+});

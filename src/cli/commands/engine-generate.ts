@@ -20,7 +20,8 @@ export const generateSubcommand: Command = {
   help: `Usage: litsurvey engine generate --model FILE "prompt" [options]
 
 Loads the model, streams the completion of the prompt to stdout, and ends with the prompt
-(prefill) and generation (decode) speeds in tokens/s on stderr. Ctrl-C stops generation.
+(prefill) and generation (decode) speeds in tokens/s on stderr, and where the time went (weight
+matmuls, attention, sparse attention's block selection, the rest). Ctrl-C stops generation.
 
 Options:
   --model FILE        GGUF model file (required)
@@ -98,6 +99,15 @@ Example:
       console.error(
         `prefill: ${stats.promptTokens} tokens, ${rate(stats.promptTokens, stats.prefillMs)} tokens/s; ` +
           `decode: ${stats.generatedTokens} tokens, ${rate(stats.generatedTokens, stats.decodeMs)} tokens/s (${stats.stopReason})`,
+      );
+      // The engine was loaded for this call, so its phase times are this generation's.
+      const phases = engine.stats().phaseMs;
+      const total = phases.matmul + phases.selection + phases.attention + phases.other;
+      const part = (name: string, ms: number) =>
+        `${name} ${ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`} (${total > 0 ? Math.round((100 * ms) / total) : 0}%)`;
+      console.error(
+        `time by phase: ${part('matmuls', phases.matmul)}, ${part('attention', phases.attention)}, ` +
+          `${part('block selection', phases.selection)}, ${part('other', phases.other)}`,
       );
       return 0;
     } catch (err) {
