@@ -8,7 +8,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadNative, type GgufInspection } from '../engine/native.js';
 import { median, positiveInt, randomTokens, table } from './common.js';
-import { BENCH_TYPES as TYPES, benchModelFile as modelFile, kvBytes, litsurveyRunner, llamaRunner, medianPhases, PHASE_COLUMNS, phaseCells, weightBytesPerToken, type BenchType } from './runners.js';
+import { BENCH_TYPES as TYPES, benchModelFile as modelFile, kvBytes, litsurveyRunner, llamaRunner, PHASE_COLUMNS, phaseCells, phasesFrom, weightBytesPerToken, type BenchType } from './runners.js';
 import type { PhaseMs } from '../engine/engine.js';
 
 interface KernelBindings {
@@ -120,8 +120,8 @@ async function main(): Promise<void> {
   for (const type of types) {
     const { info, results, phases } = await benchType(type, opts, sweep);
     const ours = results.get('litsurvey')!;
-    phaseRows.push([type.toUpperCase(), opts.prompt, ...phaseCells(medianPhases(phases.short), median(ours.decodeShort))]);
-    phaseRows.push([type.toUpperCase(), opts.long, ...phaseCells(medianPhases(phases.long), median(ours.decodeLong))]);
+    phaseRows.push([type.toUpperCase(), opts.prompt, ...phaseCells(phasesFrom((k) => median(phases.short.map((p) => p[k]))), median(ours.decodeShort))]);
+    phaseRows.push([type.toUpperCase(), opts.long, ...phaseCells(phasesFrom((k) => median(phases.long.map((p) => p[k]))), median(ours.decodeLong))]);
     const theirs = results.get('llama.cpp')!;
     const shortBytes = bytesPerToken(info, opts.prompt);
     const longBytes = bytesPerToken(info, opts.long);

@@ -57,22 +57,18 @@ export function kvBytes(info: GgufInspection, positions: number): number {
   return 2 * s.layers * s.kvHeads * s.headDim * 2 * positions;
 }
 
+const PHASES = ['matmul', 'selection', 'attention', 'other'] as const;
+/** A PhaseMs with each phase's value from `value`. */
+export const phasesFrom = (value: (phase: keyof PhaseMs) => number): PhaseMs =>
+  Object.fromEntries(PHASES.map((k) => [k, value(k)])) as unknown as PhaseMs;
+
 /** Table columns for where a litsurvey decode token's time goes (ms): the engine's forward-pass
  * phases, their sum, and the wall time per token measured outside (threads waking, sampling and
  * the JS side make up the difference). */
 export const PHASE_COLUMNS = ['matmuls ms', 'selection ms', 'attention ms', 'other ms', 'phases ms', 'wall ms'];
 export function phaseCells(p: PhaseMs, tokS: number): string[] {
   const ms = (v: number) => v.toFixed(2);
-  return [ms(p.matmul), ms(p.selection), ms(p.attention), ms(p.other), ms(p.matmul + p.selection + p.attention + p.other), ms(1000 / tokS)];
-}
-
-/** The median of each phase over several decode calls. */
-export function medianPhases(all: PhaseMs[]): PhaseMs {
-  const med = (k: keyof PhaseMs) => {
-    const v = all.map((p) => p[k]).sort((a, b) => a - b);
-    return v.length % 2 ? v[v.length >> 1]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
-  };
-  return { matmul: med('matmul'), selection: med('selection'), attention: med('attention'), other: med('other') };
+  return [...PHASES.map((k) => ms(p[k])), ms(PHASES.reduce((t, k) => t + p[k], 0)), ms(1000 / tokS)];
 }
 
 /** One engine under test: a prefill of fresh tokens, and single-token decode steps. */
@@ -94,7 +90,7 @@ export async function litsurveyRunner(
   const { name = 'litsurvey', ...load } = opts;
   const engine = await NativeEngine.load(path, { batchSize: 512, maxSequences: 1, kvCacheType: 'f16', ...load });
   let session: Session | null = null;
-  let decodePhases: PhaseMs = { matmul: 0, selection: 0, attention: 0, other: 0 };
+  let decodePhases = phasesFrom(() => 0);
   const freshSession = async () => {
     await session?.close();
     await engine.clearPrefixCache();
@@ -123,12 +119,7 @@ export async function litsurveyRunner(
       if (generatedTokens !== tokens.length) throw new Error(`decode: generated ${generatedTokens} of ${tokens.length} tokens`);
       const secs = (performance.now() - start) / 1000 / tokens.length;
       const after = engine.stats().phaseMs;
-      decodePhases = {
-        matmul: (after.matmul - before.matmul) / tokens.length,
-        selection: (after.selection - before.selection) / tokens.length,
-        attention: (after.attention - before.attention) / tokens.length,
-        other: (after.other - before.other) / tokens.length,
-      };
+      decodePhases = phasesFrom((k) => (after[k] - before[k]) / tokens.length);
       return secs;
     },
     /** Per token of the latest decode call: the engine's forward-pass time by phase, in ms. */
