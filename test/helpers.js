@@ -1,6 +1,6 @@
 // Shared test helpers: temp dirs, a shared word-vector cache, running the CLI as a child process.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,3 +55,17 @@ export const corpusPaper = (id, year, title, abstract) => ({
   doi: null,
   alt_ids: [],
 });
+
+/** A real LanceDB index (SIF embedder) of `papers`, written to a temporary directory of test t. */
+export async function indexPapers(t, papers, prefix = 'litsurvey-index-') {
+  const { ingest } = await import('../dist/corpus/ingest.js');
+  const { PaperIndex } = await import('../dist/index/paper-index.js');
+  const { SifEmbedder } = await import('../dist/index/sif-embedder.js');
+  const dir = tempDir(t, prefix);
+  const file = join(dir, 'papers.jsonl');
+  writeFileSync(file, papers.map((p) => JSON.stringify(p)).join('\n') + '\n');
+  const embedder = new SifEmbedder(cacheDir);
+  const index = await PaperIndex.open(join(dir, 'index'));
+  await ingest([file], index, embedder);
+  return { index, embedder };
+}

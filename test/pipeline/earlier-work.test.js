@@ -2,16 +2,11 @@
 // year, which a ranking over a recent flood of papers would leave out. Real LanceDB index built
 // from a small corpus written here.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { ingest } from '../../dist/corpus/ingest.js';
-import { PaperIndex } from '../../dist/index/paper-index.js';
-import { SifEmbedder } from '../../dist/index/sif-embedder.js';
 import { plan } from '../../dist/pipeline/planner.js';
 import { earlierCutoff, retrieve } from '../../dist/pipeline/retriever.js';
 import { DEFAULT_REQUEST } from '../../dist/pipeline/run-survey.js';
-import { cacheDir, corpusPaper as paper, tempDir } from '../helpers.js';
+import { corpusPaper as paper, indexPapers } from '../helpers.js';
 
 const aspects = ['sensors', 'robots', 'factories', 'drones', 'phones'];
 // 40 recent papers say "widget calibration" again and again; 6 older ones say it once among other words.
@@ -31,12 +26,7 @@ test('earlier work: the cutoff is the year before the median year', () => {
 });
 
 test('earlier work: a tenth of the library goes to the best papers before the median year', async (t) => {
-  const dir = tempDir(t, 'litsurvey-earlier-');
-  const file = join(dir, 'papers.jsonl');
-  writeFileSync(file, corpus.map((p) => JSON.stringify(p)).join('\n') + '\n');
-  const embedder = new SifEmbedder(cacheDir);
-  const index = await PaperIndex.open(join(dir, 'index'));
-  await ingest([file], index, embedder);
+  const { index, embedder } = await indexPapers(t, corpus, 'litsurvey-earlier-');
   const ctx = { index, embedder, engine: null };
   const req = { ...DEFAULT_REQUEST, topic: 'widget calibration', sections: 2, maxPapers: 20 };
 

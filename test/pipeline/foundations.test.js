@@ -1,15 +1,10 @@
 // Foundations: the papers that introduced the names the candidates mention, read from a real
 // LanceDB index built from a small corpus written here.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { ingest } from '../../dist/corpus/ingest.js';
-import { PaperIndex } from '../../dist/index/paper-index.js';
 import { fetchPapers } from '../../dist/index/search.js';
-import { SifEmbedder } from '../../dist/index/sif-embedder.js';
 import { findFoundations, namedTitles } from '../../dist/pipeline/foundations.js';
-import { cacheDir, corpusPaper as paper, tempDir } from '../helpers.js';
+import { corpusPaper as paper, indexPapers } from '../helpers.js';
 
 const corpus = [
   paper('glue', 2018, 'GLUE: A Multi-Task Benchmark and Analysis Platform for Natural Language Understanding', 'A benchmark of nine language understanding tasks for evaluating sentence encoders.'),
@@ -24,12 +19,7 @@ const corpus = [
 ];
 
 test('foundations: a name mentioned by enough candidates brings its introducing paper, in the right sense', async (t) => {
-  const dir = tempDir(t, 'litsurvey-foundations-');
-  const file = join(dir, 'papers.jsonl');
-  writeFileSync(file, corpus.map((p) => JSON.stringify(p)).join('\n') + '\n');
-  const embedder = new SifEmbedder(cacheDir);
-  const index = await PaperIndex.open(join(dir, 'index'));
-  await ingest([file], index, embedder);
+  const { index, embedder } = await indexPapers(t, corpus, 'litsurvey-foundations-');
 
   const names = await namedTitles(index);
   assert.deepEqual([...names.get('GLUE')].sort(), ['glue', 'glue-graphs']);
