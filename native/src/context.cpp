@@ -442,13 +442,12 @@ void Context::attention_f16(const KvSequence& seq, int layer, int64_t pos0, int6
     const int64_t first = pos0 + tile.begin, last = pos0 + tile.end - 1;
     const auto rows = [&](int64_t i, int which) {
       const int64_t j0 = list.block(i) * bs;
-      return static_cast<const uint16_t*>(which == 0 ? kv_.key(seq, j0, layer, int(g)) : kv_.value(seq, j0, layer, int(g)));
+      return which == 0 ? kv_.keys_f16(seq, j0, layer, int(g)) : static_cast<const uint16_t*>(kv_.value(seq, j0, layer, int(g)));
     };
     for (int64_t i = c * per_chunk, e = std::min(list.n_blocks, i + per_chunk); i < e; ++i) {
       const int64_t j0 = list.block(i) * bs, run = std::min(bs, last - j0 + 1);
       FlashNext next;  // the next run streams in while this one is computed
-      if (i + 1 < list.n_blocks)
-        next = {rows(i + 1, 0), rows(i + 1, 1), std::min(bs, last - list.block(i + 1) * bs + 1) * stride * 2};
+      if (i + 1 < list.n_blocks) next = {rows(i + 1, 0), rows(i + 1, 1), bs * hd * 2};
       flash_block(shape, qt, rows(i, 0), rows(i, 1), stride, run, j0, j0 + run - 1 > first ? limit : nullptr, st,
                   scratch, next);
     }

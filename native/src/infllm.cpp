@@ -25,13 +25,12 @@ void store_mean(KvCache& kv, const KvSequence& seq, int layer, int64_t first, in
   acc.assign(size_t(w), 0.f);
   for (int64_t p = first; p < first + count; ++p)
     for (int h = 0; h < kv.n_heads(); ++h) {
-      const void* row = kv.key(seq, p, layer, h);
       float* sum = acc.data() + h * hd;
       if (kv.type() == KvType::F16) {
-        const uint16_t* half = static_cast<const uint16_t*>(row);
-        for (int64_t i = 0; i < hd; ++i) sum[i] += fp16_to_f32(half[i]);
+        const uint16_t* half = kv.keys_f16(seq, p, layer, h) + p % KvCache::kBlockTokens;  // dims-major
+        for (int64_t i = 0; i < hd; ++i) sum[i] += fp16_to_f32(half[i * KvCache::kBlockTokens]);
       } else {
-        add_scaled(sum, static_cast<const float*>(row), 1.0f, hd);
+        add_scaled(sum, static_cast<const float*>(kv.key(seq, p, layer, h)), 1.0f, hd);
       }
     }
   void* dst = kv.summary(seq, block, layer, r);

@@ -284,15 +284,28 @@ uint8_t* KvCache::row(const KvSequence& seq, int64_t pos, int layer, int which, 
   return blocks_[size_t(b)] + (row_elems_offset(0, layer, which) + in_layer) * elem_bytes_;
 }
 
+const void* KvCache::key(const KvSequence& seq, int64_t pos, int layer, int head) const {
+  if (type_ != KvType::F32) throw std::logic_error("KvCache::key: an F16 cache keeps keys dims-major (keys_f16)");
+  return row(seq, pos, layer, 0, head);
+}
+
+const uint16_t* KvCache::keys_f16(const KvSequence& seq, int64_t pos, int layer, int head) const {
+  if (type_ != KvType::F16) throw std::logic_error("KvCache::keys_f16: not an F16 cache");
+  return reinterpret_cast<const uint16_t*>(row(seq, pos - pos % kBlockTokens, layer, 0, head));
+}
+
 void KvCache::store(const KvSequence& seq, int64_t pos, int layer, const float* k, const float* v) {
   for (int which = 0; which < 2; ++which)
     for (int h = 0; h < n_heads_; ++h) {
       const float* src = (which == 0 ? k : v) + size_t(h) * size_t(head_dim_);
-      uint8_t* dst = row(seq, pos, layer, which, h);
       if (type_ == KvType::F32) {
-        std::memcpy(dst, src, size_t(head_dim_) * 4);
+        std::memcpy(row(seq, pos, layer, which, h), src, size_t(head_dim_) * 4);
+      } else if (which == 0) {
+        const int64_t slot = pos % kBlockTokens;
+        uint16_t* keys = reinterpret_cast<uint16_t*>(row(seq, pos - slot, layer, 0, h)) + slot;
+        for (int i = 0; i < head_dim_; ++i) keys[size_t(i) * kBlockTokens] = f32_to_fp16(src[i]);
       } else {
-        uint16_t* half = reinterpret_cast<uint16_t*>(dst);
+        uint16_t* half = reinterpret_cast<uint16_t*>(row(seq, pos, layer, which, h));
         for (int i = 0; i < head_dim_; ++i) half[i] = f32_to_fp16(src[i]);
       }
     }

@@ -86,10 +86,14 @@ class KvCache {
 
   // Writes one position's keys and values (kv_dim floats each, head after head) for a layer.
   void store(const KvSequence& seq, int64_t pos, int layer, const float* k, const float* v);
-  // Pointer to one KV head's stored key/value at a position (head_dim elements, F16 bits or
-  // F32 per type()). A block keeps each head's 64 positions together, head_dim elements
-  // apart, so attention to one head streams contiguous memory.
-  const void* key(const KvSequence& seq, int64_t pos, int layer, int head) const { return row(seq, pos, layer, 0, head); }
+  // Pointer to one KV head's stored value at a position (head_dim elements, F16 bits or F32
+  // per type()). A block keeps each head's 64 positions together, head_dim elements apart, so
+  // attention to one head streams contiguous memory. Keys are kept the same way in an F32
+  // cache (key(): a position's row, read in llama.cpp's order for exact parity); an F16 cache
+  // keeps a head's 64 keys of a block dims-major instead (keys_f16(): element i of position p
+  // at [i * 64 + p % 64]), so the decode kernel loads 16 keys' element i at once.
+  const void* key(const KvSequence& seq, int64_t pos, int layer, int head) const;
+  const uint16_t* keys_f16(const KvSequence& seq, int64_t pos, int layer, int head) const;
   const void* value(const KvSequence& seq, int64_t pos, int layer, int head) const { return row(seq, pos, layer, 1, head); }
   // Summary row r (< summary_rows()) of seq's block_index-th block for a layer; the rows of
   // one block and layer are consecutive, kv_dim elements apart.

@@ -5,7 +5,13 @@
 // Each block run is converted to F32 once per tile; scores come from a register-blocked GEMM
 // whose vector lanes are query rows (a key element broadcast against the rows' query element),
 // so every per-row quantity (max, sum, the output accumulator) is a lane and a row's arithmetic
-// never depends on which other rows share the tile: the engine may tile tokens freely.
+// never depends on which other rows share the tile: the engine may tile tokens freely. A narrow
+// tile (decode) may lay its arithmetic out otherwise (AVX-512: keys in lanes) but takes every
+// value through the same operations in the same order, so its bits are the wide tile's:
+// - a score is one fma chain over the head's dims in order, from 0;
+// - a run's Σ p (the softmax sum) adds, for t = 0..15, p_t + p_{t+16} + p_{t+32} + p_{t+48}
+//   (the keys present), then halves the 16 partial sums: t + 8, t + 4, t + 2, t + 1;
+// - P·V is one fma chain over the run's keys in order, from the accumulator × alpha.
 //
 // Keys are folded in chunks: a chunk (kFlashChunkBlocks consecutive runs of a row's attended
 // list) starts from an empty state, and chunk states are merged left to right. A row's result
@@ -68,9 +74,11 @@ struct FlashNext {
   int64_t bytes = 0;
 };
 
-// Adds the run of n (1..64) keys at positions pos..pos+n-1 to st: key j's K and V rows at
-// k + j * stride and v + j * stride (F16). limit (ld lanes, or null for none): row r only sees
-// positions <= limit[r]; the others add nothing, bit for bit as if they were not in the run.
+// Adds the run of n (1..64) keys at positions pos..pos+n-1 to st: keys dims-major (key j's
+// element i at k[i * kFlashRunKeys + j], as an F16 KV block keeps them; elements past key n
+// are read but ignored), key j's value row at v + j * stride (F16). limit (ld lanes, or null
+// for none): row r only sees positions <= limit[r]; the others add nothing, bit for bit as if
+// they were not in the run.
 void flash_block(const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n,
                  int64_t pos, const int32_t* limit, FlashState st, float* scratch, const FlashNext& next = {});
 // into = into ⊕ part (the online-softmax merge; an empty part leaves into unchanged).

@@ -62,10 +62,10 @@ struct Vec {
 namespace ls {
 namespace {
 
-// Scores of tiles of at most 8 rows (one token's GQA group: decode, sparse tokens, block
-// selection) would fill half of each register. Instead a register holds the 8 rows × 2 keys,
-// interleaved: lane 2r + e. Every score still takes the same fma chain as in block_impl, so
-// the bits are the same. (P·V of a narrow tile is values_narrow: dims in lanes.)
+// Block selection scores narrow tiles (one token's GQA group) against keys given as rows, which
+// with rows in lanes would fill half of each register. Instead a register holds the 8 rows × 2
+// keys, interleaved: lane 2r + e. Every score still takes the same fma chain as in block_impl,
+// so the bits are the same. (Attention's narrow runs read dims-major keys: narrow_block_rows.)
 
 // Permutation indices, as plain data (loaded inside the AVX-512 functions).
 alignas(64) constexpr int32_t kDupIdx[16] = {0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7};
@@ -130,15 +130,13 @@ struct SpreadPrefetch {
 };
 
 // st[j][r] = Σ_i key_j[i] q_r[i] for j < n_pad (a multiple of 16) from key pairs kp and the
-// doubled queries qd; meanwhile the next run is prefetched a line an iteration.
-void narrow_scores(const FlashShape& s, const float* kp, int64_t n_pad, const float* qd, float* st,
-                   SpreadPrefetch& prefetch) {
+// doubled queries qd.
+void narrow_scores(const FlashShape& s, const float* kp, int64_t n_pad, const float* qd, float* st) {
   for (int64_t p0 = 0; p0 < n_pad / 2; p0 += 8) {
     __m512 acc[8];
     for (int pp = 0; pp < 8; ++pp) acc[pp] = _mm512_setzero_ps();
     const float* kb = kp + p0 * s.hd * 2;
     for (int64_t i = 0; i < s.hd; ++i) {
-      prefetch.step();
       const __m512 q = _mm512_loadu_ps(qd + i * 16);
       for (int pp = 0; pp < 8; ++pp) acc[pp] = _mm512_fmadd_ps(bcast2(kb + (pp * s.hd + i) * 2), q, acc[pp]);
     }
@@ -149,26 +147,117 @@ void narrow_scores(const FlashShape& s, const float* kp, int64_t n_pad, const fl
   }
 }
 
+// A narrow tile's run with keys in lanes: the dims-major keys load 16 keys' element i at
+// once against a row's query element broadcast from memory (no shuffles), the softmax works on
+// whole vectors of a row's keys, and P·V keeps a row's dims in lanes, converting the values
+// from F16 as it goes. The order of operations is flash_attention.h's, so the bits are
+// block_impl's. R (<= 8) rows, known at compile time so the accumulators stay in registers.
+template <int R>
+void narrow_block_rows(const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v, int64_t stride,
+                       int64_t n, int64_t pos, const int32_t* limit, FlashState state, float* scratch,
+                       const FlashNext& next) {
+  constexpr int64_t K = kFlashRunKeys;
+  float* p = scratch;  // [R][64]: scores, then exp(score - shift)
+  SpreadPrefetch prefetch(next);
+  for (int64_t half = 0; half < K; half += 32) {
+    __m512 acc[R][2];
+    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < s.hd; ++i) {
+      prefetch.step();
+      const uint16_t* ki = k + i * K + half;
+      const __m512 k0 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ki)));
+      const __m512 k1 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ki + 16)));
+      for (int r = 0; r < R; ++r) {
+        const __m512 q = _mm512_set1_ps(qt[i * s.ld + r]);
+        acc[r][0] = _mm512_fmadd_ps(k0, q, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(k1, q, acc[r][1]);
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      _mm512_storeu_ps(p + r * K + half, acc[r][0]);
+      _mm512_storeu_ps(p + r * K + half + 16, acc[r][1]);
+    }
+  }
+  // Keys past n, or past a row's limit, to -inf; each row's max.
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
+  alignas(64) float top[16], shift[16], alpha[16], sums[16];
+  for (int r = 0; r < 16; ++r) top[r] = -__builtin_inff(), sums[r] = 0.f;
+  for (int r = 0; r < R; ++r) {
+    const int64_t last = limit ? std::min<int64_t>(n - 1, limit[r] - pos) : n - 1;  // the row's last key
+    const __m512i last_v = _mm512_set1_epi32(int32_t(std::max<int64_t>(last, -1)));
+    __m512 m = neg_inf;
+    for (int64_t c = 0; c < K; c += 16) {
+      const __mmask16 seen = _mm512_cmple_epi32_mask(_mm512_add_epi32(lane, _mm512_set1_epi32(int32_t(c))), last_v);
+      const __m512 x = _mm512_mask_mov_ps(neg_inf, seen, _mm512_loadu_ps(p + r * K + c));
+      _mm512_storeu_ps(p + r * K + c, x);
+      m = _mm512_max_ps(m, x);
+    }
+    top[r] = _mm512_reduce_max_ps(m);
+  }
+  const __m512 m_old = _mm512_loadu_ps(state.m);
+  const __m512 m_new = _mm512_max_ps(m_old, _mm512_load_ps(top));
+  const __m512 shift_v = Vec::finite_or_zero(m_new);
+  const __m512 a = Vec::exp(_mm512_sub_ps(m_old, shift_v));
+  _mm512_store_ps(shift, shift_v);
+  _mm512_store_ps(alpha, a);
+  // p = exp(score - shift); Σ p: the four groups of 16 added lane by lane, then halved.
+  for (int r = 0; r < R; ++r) {
+    const __m512 sh = _mm512_set1_ps(shift[r]);
+    __m512 sum = _mm512_setzero_ps();
+    for (int64_t c = 0; c < K; c += 16) {
+      const __m512 e = Vec::exp(_mm512_sub_ps(_mm512_loadu_ps(p + r * K + c), sh));
+      _mm512_storeu_ps(p + r * K + c, e);
+      sum = c == 0 ? e : _mm512_add_ps(sum, e);
+    }
+    const __m256 h8 = _mm256_add_ps(_mm512_castps512_ps256(sum), _mm512_extractf32x8_ps(sum, 1));
+    const __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
+    const __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
+    sums[r] = _mm_cvtss_f32(_mm_add_ss(h2, _mm_movehdup_ps(h2)));
+  }
+  _mm512_storeu_ps(state.l, _mm512_fmadd_ps(_mm512_loadu_ps(state.l), a, _mm512_load_ps(sums)));
+  _mm512_storeu_ps(state.m, m_new);
+  // P·V: 32 dims a pass, a row's dims in lanes.
+  for (int64_t c0 = 0; c0 < s.hdp; c0 += 32) {
+    const bool two = c0 + 16 < s.hdp;
+    const __mmask16 m0 = s.hd - c0 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (s.hd - c0)) - 1);
+    const __mmask16 m1 = !two ? 0 : s.hd - c0 - 16 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (s.hd - c0 - 16)) - 1);
+    __m512 o[R][2];
+    for (int r = 0; r < R; ++r) {
+      const __m512 ar = _mm512_set1_ps(alpha[r]);
+      o[r][0] = _mm512_mul_ps(_mm512_loadu_ps(state.acc + r * s.hdp + c0), ar);
+      if (two) o[r][1] = _mm512_mul_ps(_mm512_loadu_ps(state.acc + r * s.hdp + c0 + 16), ar);
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      prefetch.step();
+      const uint16_t* vj = v + j * stride + c0;
+      const __m512 v0 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m0, vj));
+      const __m512 v1 = two ? _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m1, vj + 16)) : v0;
+      for (int r = 0; r < R; ++r) {
+        const __m512 pr = _mm512_set1_ps(p[r * K + j]);
+        o[r][0] = _mm512_fmadd_ps(v0, pr, o[r][0]);
+        if (two) o[r][1] = _mm512_fmadd_ps(v1, pr, o[r][1]);
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      _mm512_storeu_ps(state.acc + r * s.hdp + c0, o[r][0]);
+      if (two) _mm512_storeu_ps(state.acc + r * s.hdp + c0 + 16, o[r][1]);
+    }
+  }
+}
+
+// narrow_block_rows<rows> for 1 <= rows <= N.
+template <int N>
 void narrow_block(const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n,
                   int64_t pos, const int32_t* limit, FlashState state, float* scratch, const FlashNext& next) {
-  float* kp = scratch;
-  float* vf = kp + kFlashRunKeys * s.hdp;
-  float* st = vf + kFlashRunKeys * s.hdp;
-  float* alpha = st + kFlashRunKeys * s.ld;
-  float* qd = alpha + s.ld;
-  const int64_t n_pad = (n + 15) / 16 * 16;
-  duplicate_rows(s, qt, qd);
-  convert_pairs([&](int64_t j) { return k + j * stride; }, true, n, n_pad, s.hd, kp);
-  convert_rows([&](int64_t j) { return v + j * stride; }, true, n, n, s.hd, s.hdp, vf);
-  SpreadPrefetch prefetch(next);
-  narrow_scores(s, kp, n_pad, qd, st, prefetch);
-  softmax_step(s, n, pos, limit, st, state, alpha);
-  values_narrow(s, vf, n, st, alpha, state.acc);
+  if constexpr (N > 1)
+    if (s.rows < N) return narrow_block<N - 1>(s, qt, k, v, stride, n, pos, limit, state, scratch, next);
+  narrow_block_rows<N>(s, qt, k, v, stride, n, pos, limit, state, scratch, next);
 }
 
 void block_512(const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n,
                int64_t pos, const int32_t* limit, FlashState st, float* scratch, const FlashNext& next) {
-  (s.narrow() ? narrow_block : block_impl)(s, qt, k, v, stride, n, pos, limit, st, scratch, next);
+  (s.narrow() ? narrow_block<int(kFlashNarrowRows)> : block_impl)(s, qt, k, v, stride, n, pos, limit, st, scratch, next);
 }
 
 void scores_512(const FlashShape& s, const float* qt, const void* const* keys, bool keys_f16, int64_t n, float* out,
@@ -179,8 +268,7 @@ void scores_512(const FlashShape& s, const float* qt, const void* const* keys, b
   float* qd = st + kFlashRunKeys * s.ld + s.ld;
   duplicate_rows(s, qt, qd);
   convert_pairs([&](int64_t j) { return keys[j]; }, keys_f16, n, n_pad, s.hd, scratch);
-  SpreadPrefetch none{FlashNext{}};
-  narrow_scores(s, scratch, n_pad, qd, st, none);
+  narrow_scores(s, scratch, n_pad, qd, st);
   std::memcpy(out, st, size_t(n * s.ld) * sizeof(float));
 }
 

@@ -44,9 +44,20 @@ void convert_rows(Row row, bool f16, int64_t n, int64_t n_pad, int64_t hd, int64
   std::memset(dst + n * hdp, 0, size_t((n_pad - n) * hdp) * sizeof(float));
 }
 
-// st[j][lanes] = Σ_i kf[j][i] qt[i][lanes] for j < n_pad (a multiple of 16), G row vectors from v0.
+// F32 keys for scores_slab: key j's element i at kf[j * key_step + i * dim_step] (rows as
+// convert_rows writes them, or dims-major as a KV block keeps them).
+struct KeyLayout {
+  int64_t key_step, dim_step;
+};
+
+// The dims-major F16 keys of a run (k[i * kFlashRunKeys + j]), n_pad of them, as F32 in the same layout.
+void convert_dims_major(const uint16_t* k, int64_t n_pad, int64_t hd, float* kf) {
+  for (int64_t i = 0; i < hd; ++i) Vec::convert_f16(k + i * kFlashRunKeys, n_pad, kf + i * kFlashRunKeys);
+}
+
+// st[j][lanes] = Σ_i key_j[i] qt[i][lanes] for j < n_pad (a multiple of 16), G row vectors from v0.
 template <int G>
-void scores_slab(const float* kf, int64_t hd, int64_t hdp, int64_t n_pad, const float* qt, int64_t ld, int64_t v0,
+void scores_slab(const float* kf, KeyLayout kl, int64_t hd, int64_t n_pad, const float* qt, int64_t ld, int64_t v0,
                  float* st) {
   constexpr int J = Vec::kAcc / G > 0 ? Vec::kAcc / G : 1;
   const int64_t lane0 = v0 * Vec::W;
@@ -54,12 +65,12 @@ void scores_slab(const float* kf, int64_t hd, int64_t hdp, int64_t n_pad, const 
     VT acc[J][G];
     for (int jj = 0; jj < J; ++jj)
       for (int g = 0; g < G; ++g) acc[jj][g] = Vec::zero();
-    const float* krow = kf + j0 * hdp;
+    const float* krow = kf + j0 * kl.key_step;
     for (int64_t i = 0; i < hd; ++i) {
       VT q[G];
       for (int g = 0; g < G; ++g) q[g] = Vec::load(qt + i * ld + lane0 + g * Vec::W);
       for (int jj = 0; jj < J; ++jj) {
-        const VT b = Vec::bcast(krow + jj * hdp + i);
+        const VT b = Vec::bcast(krow + jj * kl.key_step + i * kl.dim_step);
         for (int g = 0; g < G; ++g) acc[jj][g] = Vec::fma(b, q[g], acc[jj][g]);
       }
     }
@@ -68,9 +79,9 @@ void scores_slab(const float* kf, int64_t hd, int64_t hdp, int64_t n_pad, const 
   }
 }
 
-void scores_all(const FlashShape& s, const float* kf, int64_t n_pad, const float* qt, float* st) {
+void scores_all(const FlashShape& s, const float* kf, KeyLayout kl, int64_t n_pad, const float* qt, float* st) {
   for_slabs<Vec::kMaxG>(0, vectors_for(s.rows), [&](auto g, int64_t v0) {
-    scores_slab<decltype(g)::value>(kf, s.hd, s.hdp, n_pad, qt, s.ld, v0, st);
+    scores_slab<decltype(g)::value>(kf, kl, s.hd, n_pad, qt, s.ld, v0, st);
   });
 }
 
@@ -96,13 +107,17 @@ void softmax_step(const FlashShape& s, int64_t n, int64_t pos, const int32_t* li
     const VT m_new = Vec::max(m_old, top);
     const VT shift = Vec::finite_or_zero(m_new);
     const VT a = Vec::exp(Vec::sub(m_old, shift));
-    VT sum = Vec::zero();
+    // Σ p in the order of flash_attention.h: partial sums of keys t, t + 16, ... then a tree.
+    VT part[16];
+    for (int64_t j = 0; j < 16; ++j) part[j] = Vec::zero();
     for (int64_t j = 0; j < n; ++j) {
       const VT p = Vec::exp(Vec::sub(Vec::load(st + j * s.ld + lane), shift));
       Vec::store(st + j * s.ld + lane, p);
-      sum = Vec::add(sum, p);
+      part[j % 16] = j < 16 ? p : Vec::add(part[j % 16], p);
     }
-    Vec::store(state.l + lane, Vec::fma(Vec::load(state.l + lane), a, sum));
+    for (int w = 8; w >= 1; w /= 2)
+      for (int t = 0; t < w; ++t) part[t] = Vec::add(part[t], part[t + w]);
+    Vec::store(state.l + lane, Vec::fma(Vec::load(state.l + lane), a, part[0]));
     Vec::store(state.m + lane, m_new);
     Vec::store(alpha + lane, a);
   }
@@ -175,9 +190,9 @@ void block_impl(const FlashShape& s, const float* qt, const uint16_t* k, const u
   float* st = vf + kFlashRunKeys * s.hdp;
   float* alpha = st + kFlashRunKeys * s.ld;
   const int64_t n_pad = (n + 15) / 16 * 16;
-  convert_rows([&](int64_t j) { return k + j * stride; }, true, n, n_pad, s.hd, s.hdp, kf);
+  convert_dims_major(k, n_pad, s.hd, kf);
   convert_rows([&](int64_t j) { return v + j * stride; }, true, n, n, s.hd, s.hdp, vf);
-  scores_all(s, kf, n_pad, qt, st);
+  scores_all(s, kf, KeyLayout{1, kFlashRunKeys}, n_pad, qt, st);
   softmax_step(s, n, pos, limit, st, state, alpha);
   if (s.narrow()) return values_narrow(s, vf, n, st, alpha, state.acc);
   for_slabs<Vec::kMaxG>(0, vectors_for(s.rows), [&](auto g, int64_t v0) {
@@ -221,7 +236,7 @@ void scores_impl(const FlashShape& s, const float* qt, const void* const* keys, 
   const int64_t n_pad = (n + 15) / 16 * 16;
   convert_rows([&](int64_t j) { return keys[j]; }, keys_f16, n, n_pad, s.hd, s.hdp, scratch);
   float* st = scratch + kFlashRunKeys * s.hdp;
-  scores_all(s, scratch, n_pad, qt, st);
+  scores_all(s, scratch, KeyLayout{s.hdp, 1}, n_pad, qt, st);
   std::memcpy(out, st, size_t(n * s.ld) * sizeof(float));
 }
 

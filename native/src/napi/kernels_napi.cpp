@@ -5,7 +5,8 @@
 //   kernelFlashAttention(level, k: Uint16Array, v: Uint16Array, stride, q: Float32Array, rows, headDim,
 //                        limits: Int32Array, tileRows) → Float32Array rows × headDim: softmax attention
 //     (scale 1/√headDim) of query row r over keys 0..limits[r] (key j's K/V rows at j * stride, F16),
-//     run as the engine does: tiles of tileRows rows, runs of 64 keys, chunks merged in order
+//     run as the engine does: tiles of tileRows rows, runs of 64 keys (regrouped dims-major, as an
+//     F16 KV cache keeps them), chunks merged in order
 //   kernelFlashScores(level, keys: Uint16Array | Float32Array, nKeys, q: Float32Array, rows, headDim,
 //                     dimsMajor = false)
 //     → Float32Array rows × nKeys: q_r · key_j / √headDim through the selection's row kernel, or
@@ -138,6 +139,13 @@ Napi::Value kernel_flash_attention(const Napi::CallbackInfo& info) {
       throw Napi::RangeError::New(env, std::string(fn) + ": limits must lie in 0..nKeys-1 (nKeys " + std::to_string(n_keys) + ")");
   Napi::Float32Array out = Napi::Float32Array::New(env, size_t(rows * hd));
   const float scale = 1.0f / std::sqrt(float(hd));
+  // The keys as an F16 KV cache keeps them: each run of 64 dims-major, the slots past the last
+  // key holding NaNs (a kernel must ignore them).
+  const size_t run_halves = size_t(hd * kFlashRunKeys);
+  std::vector<uint16_t> keys((size_t(n_keys) + kFlashRunKeys - 1) / kFlashRunKeys * run_halves, uint16_t(0x7e00));
+  for (int64_t j = 0; j < n_keys; ++j)
+    for (int64_t i = 0; i < hd; ++i)
+      keys[size_t(j / kFlashRunKeys) * run_halves + size_t(i * kFlashRunKeys + j % kFlashRunKeys)] = k[size_t(j * stride + i)];
   for (int64_t r0 = 0; r0 < rows; r0 += tile_rows) {
     const FlashShape shape(std::min(tile_rows, rows - r0), hd);
     std::vector<float> qt(shape.qt_floats()), total(shape.state_floats()), part(shape.state_floats()),
@@ -156,7 +164,7 @@ Napi::Value kernel_flash_attention(const Napi::CallbackInfo& info) {
       flash_reset(shape, FlashState(shape, part.data()));
       for (int64_t b = c * kFlashChunkBlocks; b < std::min(n_runs, (c + 1) * kFlashChunkBlocks); ++b) {
         const int64_t j0 = b * kFlashRunKeys, run = std::min(kFlashRunKeys, int64_t(hi) - j0 + 1);
-        flash_block_at(level, shape, qt.data(), k.Data() + j0 * stride, v.Data() + j0 * stride, stride, run, j0,
+        flash_block_at(level, shape, qt.data(), keys.data() + size_t(b) * run_halves, v.Data() + j0 * stride, stride, run, j0,
                        j0 + run - 1 > lo ? limit.data() : nullptr, FlashState(shape, part.data()), scratch.data());
       }
       flash_merge_at(level, shape, FlashState(shape, total.data()), FlashState(shape, part.data()));
