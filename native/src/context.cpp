@@ -554,6 +554,11 @@ void Context::fill_synthetic(KvSequence& seq, int64_t n_tokens, uint64_t seed) {
       if (params_.sparse.enabled) update_compressed_keys(kv_, seq, int(il), 0, n_tokens, params_.sparse);
     }
   });
+  // A prefill leaves the selection's copy of the compressed keys current; so does this (one layer
+  // at a time: the first call sizes every layer's copy).
+  if (params_.sparse.enabled)
+    for (int64_t il = 0; il < hp.n_layer; ++il)
+      kv_.sync_summary_copy(seq, int(il), 0, n_tokens / KvCache::kBlockTokens, int(params_.sparse.fine_per_block()));
   seq.n_tokens = n_tokens;
   seq.tokens.assign(size_t(n_tokens), 0);
 }

@@ -98,30 +98,34 @@ int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int laye
   block_scores_.assign(size_t(n_cand), -inf);
   for (int64_t b = 0; b < init; ++b) block_scores_[size_t(b)] = inf;
 
-  // Scores of all the group's heads against compressed keys [0, n), out[h * n + j] = q_h · key_j
-  // / √d. Key j is item item0 + j of its kind in the sequence's copy (16 keys a kernel call),
-  // or past the copy (the newest blocks) its summary row at row_of(j) (64 keys a call).
+  // Scores of all the group's heads against compressed keys [0, n) of a kind, handed on 16 keys
+  // at a time: take(j0, tile, lo, hi) gets tile[h * 16 + l] = q_h · key_(j0 + l) / √d for l in
+  // [lo, hi) (the other lanes hold other keys or nothing). Key j is item item0 + j of its kind in
+  // the sequence's copy (two groups of 16 a kernel call), or past the copy (the newest blocks)
+  // its summary row at row_of(j) (64 keys a call).
   const FlashShape shape(group, head_dim);
+  constexpr int64_t kGroupsPerCall = 2;
   qt_.resize(shape.qt_floats());
   scratch_.resize(shape.scratch_floats());
   tile_scores_.resize(size_t(kFlashRunKeys * shape.ld));
-  tile16_.resize(size_t(16 * group));
+  tile16_.resize(size_t(kGroupsPerCall * 16 * group));
   flash_load_queries(shape, q, group, 0, scale, qt_.data());
   const size_t elem = kv.elem_bytes();
   const bool f16 = kv.type() == KvType::F16;
-  const auto group_scores = [&](int64_t n, int64_t item0, int kind, auto&& row_of, std::vector<float>& out) {
-    out.resize(size_t(group * n));
+  const auto group_scores = [&](int64_t n, int64_t item0, int kind, auto&& row_of, auto&& take) {
     const int64_t copied_end = std::min(item0 + n, kv.summary_items(seq, layer, kind));
-    // The copy is read once a token, cold: each call asks for the group 4 calls ahead.
-    const int64_t group_bytes = 16 * head_dim * int64_t(elem), ahead = 4;
-    for (int64_t g = item0 / 16; g * 16 < copied_end; ++g) {
+    // The copy is read once a token, cold: each call asks for the groups 4 calls ahead.
+    const int64_t call_bytes = kGroupsPerCall * 16 * head_dim * int64_t(elem), ahead = 4;
+    for (int64_t g = item0 / 16; g * 16 < copied_end; g += kGroupsPerCall) {
+      const int64_t n_groups = std::min(kGroupsPerCall, (copied_end + 15) / 16 - g);
       const uint8_t* keys16 = static_cast<const uint8_t*>(kv.summary_group(seq, layer, int(kv_head), kind, g));
-      if ((g + ahead) * 16 < copied_end) flash_prefetch(keys16 + ahead * group_bytes, 0, 1, group_bytes);
-      flash_scores16(shape, qt_.data(), keys16, f16, tile16_.data(), scratch_.data());
-      const int64_t lo = std::max(item0, g * 16), hi = std::min(copied_end, g * 16 + 16);
-      for (int64_t h = 0; h < group; ++h)
-        std::copy(tile16_.begin() + h * 16 + (lo - g * 16), tile16_.begin() + h * 16 + (hi - g * 16),
-                  out.begin() + h * n + (lo - item0));
+      if ((g + ahead * kGroupsPerCall) * 16 < copied_end) flash_prefetch(keys16 + ahead * call_bytes, 0, 1, call_bytes);
+      flash_scores16(shape, qt_.data(), keys16, f16, n_groups, tile16_.data());
+      for (int64_t x = 0; x < n_groups; ++x) {
+        const int64_t first = (g + x) * 16;
+        take(first - item0, tile16_.data() + x * group * 16, std::max(item0, first) - first,
+             std::min(copied_end, first + 16) - first);
+      }
     }
     const int64_t from = std::max<int64_t>(0, copied_end - item0);
     const void* rows[2][kFlashRunKeys];  // this call's rows and the next's, prefetched meanwhile
@@ -136,8 +140,12 @@ int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int laye
       const int64_t run = std::min(kFlashRunKeys, n - j0);
       if (j0 + run < n) gather(j0 + run, rows[cur ^ 1]);
       flash_scores(shape, qt_.data(), rows[cur], f16, run, tile_scores_.data(), scratch_.data());
-      for (int64_t j = 0; j < run; ++j)
-        for (int64_t h = 0; h < group; ++h) out[size_t(h * n + j0 + j)] = tile_scores_[size_t(j * shape.ld + h)];
+      for (int64_t j = 0; j < run; j += 16) {
+        const int64_t lanes = std::min<int64_t>(16, run - j);
+        for (int64_t l = 0; l < lanes; ++l)
+          for (int64_t h = 0; h < group; ++h) tile16_[size_t(h * 16 + l)] = tile_scores_[size_t((j + l) * shape.ld + h)];
+        take(j0 + j, tile16_.data(), 0, lanes);
+      }
     }
   };
 
@@ -146,32 +154,36 @@ int64_t BlockSelector::select(const KvCache& kv, const KvSequence& seq, int laye
   const int64_t j_hi = std::min(floor_div(bs * n_cand - 1, s), floor_div(pos + 1 - k, s));
   if (j_lo <= j_hi) {
     const int64_t n_j = j_hi - j_lo + 1;
-    // q_h · K1[j] / √d, [h][j - j_lo]; fine key j is stored in the block holding its last token.
-    group_scores(n_j, j_lo + k / s - 1, 0, [&](int64_t i) {
-      const int64_t last = (j_lo + i) * s + k - 1;
-      return kv.summary_row(seq, last / bs, layer, int(kv_head), int((last % bs + 1) / s - 1));
-    }, dots_);
     // Softmax normaliser of each head over the visible coarse kernels.
     lse_.assign(size_t(group), 0.f);
     const int64_t n_coarse = pos + 1 >= 4 * k ? floor_div(pos + 1 - 4 * k, 4 * s) + 1 : 0;
     if (n_coarse > 0) {
+      coarse_.resize(size_t(group * n_coarse));
       group_scores(n_coarse, k / s - 1, 1, [&](int64_t j) {
         const int64_t last = j * 4 * s + 4 * k - 1;
         return kv.summary_row(seq, last / bs, layer, int(kv_head), int(sp.fine_per_block() + (last % bs + 1) / (4 * s) - 1));
-      }, coarse_);
+      }, [&](int64_t j0, const float* tile, int64_t lo, int64_t hi) {
+        for (int64_t h = 0; h < group; ++h)
+          std::copy(tile + h * 16 + lo, tile + h * 16 + hi, coarse_.begin() + h * n_coarse + j0 + lo);
+      });
       for (int64_t h = 0; h < group; ++h) lse_[size_t(h)] = log_sum_exp(coarse_.data() + h * n_coarse, n_coarse);
     }
-    // Kernel scores summed over the group's heads.
-    kernel_scores_.assign(size_t(n_j), 0.f);
-    for (int64_t h = 0; h < group; ++h) {
-      float* e = dots_.data() + h * n_j;
-      exp_shifted(e, lse_[size_t(h)], e, n_j);
-      for (int64_t j = 0; j < n_j; ++j) kernel_scores_[size_t(j)] += e[j];
-    }
-    // Block score: max over the visible kernels overlapping it.
+    // Kernel scores Σ_h exp(q_h · K1[j] / √d − lse_h), [j - j_lo]; fine key j is stored in the
+    // block holding its last token.
+    kernel_scores_.resize(size_t(n_j));
+    group_scores(n_j, j_lo + k / s - 1, 0, [&](int64_t i) {
+      const int64_t last = (j_lo + i) * s + k - 1;
+      return kv.summary_row(seq, last / bs, layer, int(kv_head), int((last % bs + 1) / s - 1));
+    }, [&](int64_t j0, const float* tile, int64_t lo, int64_t hi) {
+      float sums[16];
+      exp_sum16(tile, lse_.data(), group, sums);
+      std::copy(sums + lo, sums + hi, kernel_scores_.begin() + j0 + lo);
+    });
+    // Block score: max over the visible kernels overlapping it: kernels [b * per + first_off,
+    // b * per + last_off] before clipping (a block spans per strides exactly).
+    const int64_t per = bs / s, first_off = ceil_div(1 - k, s), last_off = (bs - 1) / s;
     for (int64_t b = init; b < n_cand; ++b) {
-      const int64_t first = std::max(j_lo, ceil_div(bs * b - k + 1, s));
-      const int64_t last = std::min(j_hi, floor_div(bs * b + bs - 1, s));
+      const int64_t first = std::max(j_lo, b * per + first_off), last = std::min(j_hi, b * per + last_off);
       float m = -inf;
       for (int64_t j = first; j <= last; ++j) m = std::max(m, kernel_scores_[size_t(j - j_lo)]);
       block_scores_[size_t(b)] = std::isnan(m) ? -inf : m;

@@ -61,7 +61,7 @@ class BlockSelector {
 
  private:
   std::vector<float> qt_, scratch_, tile_scores_, tile16_;  // the score kernels' queries, scratch and outputs
-  std::vector<float> dots_, coarse_, kernel_scores_, block_scores_, lse_, threshold_;
+  std::vector<float> coarse_, kernel_scores_, block_scores_, lse_, threshold_;
 };
 
 }  // namespace ls

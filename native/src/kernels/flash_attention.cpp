@@ -33,6 +33,7 @@ struct Vec {
   static void convert_f16(const uint16_t* src, int64_t n, float* dst) {
     for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_f32(src[i]);
   }
+  static T load_f16(const uint16_t* p) { return fp16_to_f32(*p); }
 };
 
 }  // namespace
@@ -103,14 +104,14 @@ void flash_scores(const FlashShape& s, const float* qt, const void* const* keys,
   active().scores(s, qt, keys, keys_f16, n, out, scratch);
 }
 
-void flash_scores16(const FlashShape& s, const float* qt, const void* keys16, bool keys_f16, float* out,
-                    float* scratch) {
-  active().scores16(s, qt, keys16, keys_f16, out, scratch);
+void flash_scores16(const FlashShape& s, const float* qt, const void* keys16, bool keys_f16, int64_t n_groups,
+                    float* out) {
+  active().scores16(s, qt, keys16, keys_f16, n_groups, out);
 }
 
 void flash_scores16_at(KernelLevel level, const FlashShape& s, const float* qt, const void* keys16, bool keys_f16,
-                       float* out, float* scratch) {
-  kernels_for(level).scores16(s, qt, keys16, keys_f16, out, scratch);
+                       int64_t n_groups, float* out) {
+  kernels_for(level).scores16(s, qt, keys16, keys_f16, n_groups, out);
 }
 
 void flash_block_at(KernelLevel level, const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v,

@@ -90,11 +90,12 @@ void flash_output(const FlashShape& s, FlashState st, float* out, int64_t heads,
 void flash_scores(const FlashShape& s, const float* qt, const void* const* keys, bool keys_f16, int64_t n, float* out,
                   float* scratch);
 
-// Scores for block selection against 16 keys stored dims-major (keys16[i * 16 + j] = key j's
-// element i, F16 or F32): out[r * 16 + j] = qt-row r · key j, the same fma chain per score as
-// flash_scores (so the same bits). scratch: s.scratch_floats() floats, as for the others.
-void flash_scores16(const FlashShape& s, const float* qt, const void* keys16, bool keys_f16, float* out,
-                    float* scratch);
+// Scores for block selection against n_groups consecutive groups of 16 keys stored dims-major
+// (group g's key j has element i at keys16[(g * head_dim + i) * 16 + j], F16 or F32):
+// out[(g * rows + r) * 16 + j] = qt-row r · key j of group g, the same fma chain per score as
+// flash_scores (so the same bits).
+void flash_scores16(const FlashShape& s, const float* qt, const void* keys16, bool keys_f16, int64_t n_groups,
+                    float* out);
 
 // Fixed-level variants (tests compare the levels with a scalar reference).
 void flash_block_at(KernelLevel level, const FlashShape& s, const float* qt, const uint16_t* k, const uint16_t* v,
@@ -102,7 +103,7 @@ void flash_block_at(KernelLevel level, const FlashShape& s, const float* qt, con
                     const FlashNext& next = {});
 void flash_merge_at(KernelLevel level, const FlashShape& s, FlashState into, FlashState part);
 void flash_scores16_at(KernelLevel level, const FlashShape& s, const float* qt, const void* keys16, bool keys_f16,
-                       float* out, float* scratch);
+                       int64_t n_groups, float* out);
 void flash_scores_at(KernelLevel level, const FlashShape& s, const float* qt, const void* const* keys, bool keys_f16,
                      int64_t n, float* out, float* scratch);
 

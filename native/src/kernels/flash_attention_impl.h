@@ -9,7 +9,7 @@ struct FlashKernelSet {
                 const int32_t*, FlashState, float*, const FlashNext&);
   void (*merge)(const FlashShape&, FlashState, FlashState);
   void (*scores)(const FlashShape&, const float*, const void* const*, bool, int64_t, float*, float*);
-  void (*scores16)(const FlashShape&, const float*, const void*, bool, float*, float*);
+  void (*scores16)(const FlashShape&, const float*, const void*, bool, int64_t, float*);
 };
 
 const FlashKernelSet& flash_kernels_scalar();

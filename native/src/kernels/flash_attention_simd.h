@@ -242,45 +242,79 @@ void scores_impl(const FlashShape& s, const float* qt, const void* const* keys, 
 
 constexpr int kScores16Vectors = 16 / Vec::W > 0 ? 16 / Vec::W : 1;  // vectors per 16 keys
 
-// Rows r0 .. r0 + N - 1 of scores16_impl; N is known at compile time, so the row loop unrolls
-// with no per-row test and the accumulators stay in registers.
-template <int N>
-void scores16_rows(const FlashShape& s, const float* qt, const float* kf, int64_t r0, float* out) {
+// Element i of GN groups' 16 keys, F16 or F32, as KV vectors each.
+template <int GN, bool F16>
+[[gnu::always_inline]] inline void load_keys16(const void* keys16, int64_t group_elems, int64_t i, VT* k) {
   constexpr int KV = kScores16Vectors;
+  for (int g = 0; g < GN; ++g)
+    for (int v = 0; v < KV; ++v) {
+      const int64_t at = g * group_elems + i * 16 + v * Vec::W;
+      if constexpr (F16)
+        k[g * KV + v] = Vec::load_f16(static_cast<const uint16_t*>(keys16) + at);
+      else
+        k[g * KV + v] = Vec::load(static_cast<const float*>(keys16) + at);
+    }
+}
+
+// Rows r0 .. r0 + N - 1 of scores16_impl against GN consecutive groups; N and GN are known at
+// compile time, so the loops unroll with no per-row test and the accumulators stay in registers.
+template <int N, int GN, bool F16>
+void scores16_rows(const FlashShape& s, const float* qt, const void* keys16, int64_t r0, float* out) {
+  constexpr int KV = kScores16Vectors * GN;
+  const int64_t group_elems = 16 * s.hd;
   VT acc[N][KV];
   for (int r = 0; r < N; ++r)
     for (int v = 0; v < KV; ++v) acc[r][v] = Vec::zero();
   for (int64_t i = 0; i < s.hd; ++i) {
     VT k[KV];
-    for (int v = 0; v < KV; ++v) k[v] = Vec::load(kf + i * 16 + v * Vec::W);
+    load_keys16<GN, F16>(keys16, group_elems, i, k);
     for (int r = 0; r < N; ++r) {
       const VT q = Vec::bcast(qt + i * s.ld + r0 + r);
       for (int v = 0; v < KV; ++v) acc[r][v] = Vec::fma(k[v], q, acc[r][v]);
     }
   }
-  for (int r = 0; r < N; ++r)
-    for (int v = 0; v < KV; ++v) Vec::store(out + (r0 + r) * 16 + v * Vec::W, acc[r][v]);
+  for (int g = 0; g < GN; ++g)
+    for (int r = 0; r < N; ++r)
+      for (int v = 0; v < kScores16Vectors; ++v)
+        Vec::store(out + (g * s.rows + r0 + r) * 16 + v * Vec::W, acc[r][g * kScores16Vectors + v]);
 }
+
+// Rows per pass over GN groups: as many as keep the accumulators in registers.
+template <int GN>
+constexpr int kScores16Rows = Vec::kAcc / (kScores16Vectors * GN) > 0 ? Vec::kAcc / (kScores16Vectors * GN) : 1;
 
 // scores16_rows<rows> for 1 <= rows <= N.
-template <int N>
-void scores16_pass(int rows, const FlashShape& s, const float* qt, const float* kf, int64_t r0, float* out) {
+template <int N, int GN, bool F16>
+void scores16_pass(int rows, const FlashShape& s, const float* qt, const void* keys16, int64_t r0, float* out) {
   if constexpr (N > 1)
-    if (rows < N) return scores16_pass<N - 1>(rows, s, qt, kf, r0, out);
-  scores16_rows<N>(s, qt, kf, r0, out);
+    if (rows < N) return scores16_pass<N - 1, GN, F16>(rows, s, qt, keys16, r0, out);
+  scores16_rows<N, GN, F16>(s, qt, keys16, r0, out);
 }
 
-// Keys in lanes: per dim, one load of 16 keys' elements against each row's query element
-// broadcast from memory, so no shuffles; rows R at a time so the accumulators stay in registers.
-void scores16_impl(const FlashShape& s, const float* qt, const void* keys16, bool keys_f16, float* out,
-                   float* scratch) {
-  constexpr int R = Vec::kAcc / kScores16Vectors > 0 ? Vec::kAcc / kScores16Vectors : 1;
-  const float* kf = static_cast<const float*>(keys16);
-  if (keys_f16) {
-    Vec::convert_f16(static_cast<const uint16_t*>(keys16), 16 * s.hd, scratch);
-    kf = scratch;
+// Keys in lanes: per dim, one load of 16 keys' elements (converted from F16 as they are
+// loaded) against each row's query element broadcast from memory, so no shuffles; two groups a
+// pass and rows R at a time, so enough independent accumulators hide the fma latency.
+template <int GN, bool F16>
+void scores16_groups(const FlashShape& s, const float* qt, const void* keys16, float* out) {
+  constexpr int R = kScores16Rows<GN>;
+  for (int64_t r0 = 0; r0 < s.rows; r0 += R)
+    scores16_pass<R, GN, F16>(int(std::min<int64_t>(R, s.rows - r0)), s, qt, keys16, r0, out);
+}
+
+void scores16_impl(const FlashShape& s, const float* qt, const void* keys16, bool keys_f16, int64_t n_groups,
+                   float* out) {
+  const size_t group_bytes = size_t(16 * s.hd) * (keys_f16 ? 2 : 4);
+  for (int64_t g = 0; g < n_groups;) {
+    const void* keys = static_cast<const char*>(keys16) + size_t(g) * group_bytes;
+    float* tile = out + g * s.rows * 16;
+    if (g + 2 <= n_groups) {
+      (keys_f16 ? scores16_groups<2, true> : scores16_groups<2, false>)(s, qt, keys, tile);
+      g += 2;
+    } else {
+      (keys_f16 ? scores16_groups<1, true> : scores16_groups<1, false>)(s, qt, keys, tile);
+      g += 1;
+    }
   }
-  for (int64_t r0 = 0; r0 < s.rows; r0 += R) scores16_pass<R>(int(std::min<int64_t>(R, s.rows - r0)), s, qt, kf, r0, out);
 }
 
 const FlashKernelSet kFlashKernels{block_impl, merge_impl, scores_impl, scores16_impl};

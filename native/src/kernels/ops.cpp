@@ -73,6 +73,17 @@ void exp_shifted(const float* x, float shift, float* out, int64_t n) {
 }
 
 LS_FMA_DISPATCH
+void exp_sum16(const float* x, const float* shift, int64_t rows, float* out) {
+  float sum[16] = {}, block[16], e[16];
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int l = 0; l < 16; ++l) block[l] = x[r * 16 + l] - shift[r];
+    expf_ggml16(block, e);
+    for (int l = 0; l < 16; ++l) sum[l] += e[l];
+  }
+  std::copy(sum, sum + 16, out);
+}
+
+LS_FMA_DISPATCH
 float log_sum_exp(float* x, int64_t n) {
   // The max and the sum in 16 lanes (vectorised, unlike one running value), then the lanes.
   float lanes[16];

@@ -14,6 +14,9 @@ void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void add_scaled(float* acc, const float* x, float scale, int64_t n);  // acc += scale * x
 // out[i] = exp(x[i] - shift) by ggml's vector expf (out may be x).
 void exp_shifted(const float* x, float shift, float* out, int64_t n);
+// out[l] = Σ_r exp(x[r * 16 + l] - shift[r]) for 16 lanes, the rows added in order (0 + the
+// first + the second ...), each exp as exp_shifted's.
+void exp_sum16(const float* x, const float* shift, int64_t rows, float* out);
 // log Σ exp(x[i]) over n >= 1 values; x becomes exp(x[i] - max).
 float log_sum_exp(float* x, int64_t n);
 

@@ -199,18 +199,16 @@ Napi::Value kernel_flash_scores(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, std::string(fn) + ": dimsMajor must be a boolean");
   if (!info[6].IsUndefined() && info[6].As<Napi::Boolean>().Value()) {
     // The keys regrouped as sparse selection keeps them (16 a group, dims-major, zero padded),
-    // scored 16 at a time.
-    std::vector<uint8_t> group(size_t(16 * hd) * elem);
-    std::vector<float> scores(size_t(16 * rows)), wide(shape.scratch_floats());
-    for (int64_t j0 = 0; j0 < n_keys; j0 += 16) {
-      std::fill(group.begin(), group.end(), uint8_t(0));
-      for (int64_t j = j0; j < std::min(n_keys, j0 + 16); ++j)
-        for (int64_t i = 0; i < hd; ++i)
-          std::memcpy(group.data() + size_t(i * 16 + (j - j0)) * elem, base + size_t(j * hd + i) * elem, elem);
-      flash_scores16_at(level, shape, qt.data(), group.data(), f16, scores.data(), wide.data());
-      for (int64_t j = j0; j < std::min(n_keys, j0 + 16); ++j)
-        for (int64_t r = 0; r < rows; ++r) out[size_t(r * n_keys + j)] = scores[size_t(r * 16 + (j - j0))];
-    }
+    // scored in one call over all the groups.
+    const int64_t n_groups = (n_keys + 15) / 16;
+    std::vector<uint8_t> groups(size_t(n_groups * 16 * hd) * elem, uint8_t(0));
+    for (int64_t j = 0; j < n_keys; ++j)
+      for (int64_t i = 0; i < hd; ++i)
+        std::memcpy(groups.data() + size_t(((j / 16) * hd + i) * 16 + j % 16) * elem, base + size_t(j * hd + i) * elem, elem);
+    std::vector<float> scores(size_t(n_groups * rows * 16));
+    flash_scores16_at(level, shape, qt.data(), groups.data(), f16, n_groups, scores.data());
+    for (int64_t j = 0; j < n_keys; ++j)
+      for (int64_t r = 0; r < rows; ++r) out[size_t(r * n_keys + j)] = scores[size_t(((j / 16) * rows + r) * 16 + j % 16)];
     return out;
   }
   for (int64_t j0 = 0; j0 < n_keys; j0 += kFlashRunKeys) {
