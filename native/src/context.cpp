@@ -148,7 +148,7 @@ EvalCounts Context::eval(KvSequence& seq, const int32_t* tokens, int64_t n, cons
 
   float* logits = nullptr;
   if (out.logits && out.logits_from >= 0) {
-    out.logits->assign(size_t((n - out.logits_from) * hp.n_vocab), 0.f);
+    out.logits->resize(size_t((n - out.logits_from) * hp.n_vocab));  // every value is written below
     logits = out.logits->data();
   }
   float* hidden_sum = nullptr;

@@ -5,6 +5,8 @@
 #include <limits>
 #include <string>
 
+#include "kernels/fma_dispatch.h"
+
 namespace ls {
 
 namespace {
@@ -111,22 +113,53 @@ size_t Sampler::top_p_candidates(size_t n, double max_logit, double target) {
   return static_cast<size_t>(end - cand_.begin());
 }
 
+namespace {
+
+// The highest of n logits, or NaN when one is NaN or +inf: one pass in 16 lanes (a running max
+// per lane vectorises; a branch per element would not), sampled once a decode step over the
+// whole vocabulary.
+LS_FMA_DISPATCH
+float max_logit_checked(const float* logits, int32_t n) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  float lanes[16];
+  int32_t bad[16] = {};
+  std::fill(lanes, lanes + 16, -kInf);
+  int32_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; ++l) {
+      const float x = logits[i + l];
+      bad[l] |= int32_t(!(x < kInf));  // NaN or +inf
+      lanes[l] = x > lanes[l] ? x : lanes[l];
+    }
+  for (; i < n; ++i) {
+    bad[0] |= int32_t(!(logits[i] < kInf));
+    lanes[0] = logits[i] > lanes[0] ? logits[i] : lanes[0];
+  }
+  float best = -kInf;
+  for (int l = 0; l < 16; ++l) {
+    if (bad[l]) return std::numeric_limits<float>::quiet_NaN();
+    best = std::max(best, lanes[l]);
+  }
+  return best;
+}
+
+}  // namespace
+
 int32_t Sampler::sample(float* logits, int32_t n_vocab) {
   if (n_vocab <= 0) throw std::invalid_argument("sampler: n_vocab must be > 0");
-  for (int32_t i = 0; i < n_vocab; ++i) {
-    if (std::isnan(logits[i]) || logits[i] == std::numeric_limits<float>::infinity())
-      throw std::invalid_argument("sampler: logit of token " + std::to_string(i) +
-                                  " is NaN or +inf");
-  }
+  if (std::isnan(max_logit_checked(logits, n_vocab)))
+    for (int32_t i = 0; i < n_vocab; ++i)
+      if (!(logits[i] < std::numeric_limits<float>::infinity()))
+        throw std::invalid_argument("sampler: logit of token " + std::to_string(i) + " is NaN or +inf");
   apply_penalties(logits, n_vocab);
   if (params_.temperature <= 0.0f) {
     // Greedy without a candidate list (every decode step of a benchmark or a JSON outline):
     // the highest logit, the lowest id among equals.
-    int32_t best = -1;
-    float best_logit = -std::numeric_limits<float>::infinity();
-    for (int32_t i = 0; i < n_vocab; ++i)
-      if (logits[i] > best_logit) best = i, best_logit = logits[i];
-    if (best < 0) throw std::invalid_argument("sampler: every token is masked (all logits -inf)");
+    const float best_logit = max_logit_checked(logits, n_vocab);
+    if (best_logit == -std::numeric_limits<float>::infinity())
+      throw std::invalid_argument("sampler: every token is masked (all logits -inf)");
+    int32_t best = 0;
+    while (best + 1 < n_vocab && logits[best] != best_logit) ++best;
     return best;
   }
 
