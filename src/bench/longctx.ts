@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     const [s, d] = measured;
     for (const m of measured) {
       const bound = m.bandwidth / m.bytes;
-      longRows.push([context, m.name, fmt(m.tokS), `${(100 * m.fraction).toFixed(1)}%`, `${(m.bytes / 2 ** 20).toFixed(0)} MiB`, fmt(bound), `${((100 * m.tokS) / bound).toFixed(0)}%`, m === s ? ratio(s!.tokS, d!.tokS) : '–']);
+      longRows.push([context, m.name, fmt(m.tokS), `${(100 * m.fraction).toFixed(1)}%`, `${(m.bytes / 2 ** 20).toFixed(0)} MiB`, fmt(bound), `${((100 * m.tokS) / bound).toFixed(0)}%`, m === s ? ratio(s!.tokS, d!.tokS) : '–', m === s ? ratio(d!.bytes, s!.bytes) : '–']);
     }
   }
 
@@ -143,7 +143,9 @@ async function main(): Promise<void> {
   console.log(`Kernels ${k.active} (CPU supports ${k.cpu}). Sparse: InfLLM v2 with MiniCPM4's defaults (top-k 64 blocks of 64 tokens, window 2048, dense below 8192 keys). llama.cpp: node-llama-cpp, flash attention, F16 KV. Prefill in batches of ${batchSize}; decode over ${steps} steps. 1-minute load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end on ${availableParallelism()} CPUs: other processes share the machine, so numbers are noisy.\n`);
   console.log(table(['context', 'measure', 'sparse tok/s', 'dense tok/s', 'llama.cpp tok/s', 'sparse / llama.cpp', 'dense / llama.cpp', 'sparse / dense'], rows));
   console.log(`\nDecode at long contexts with the KV cache filled synthetically (pseudo-random keys and values; decode cost does not depend on the KV values: attention reads the same number of positions, and sparse selection always picks top-k blocks). Read/token: weights + KV positions attended + compressed keys scored (sparse); bound = read bandwidth ÷ read/token, the bandwidth measured just before each decode (best of 5 sweeps over 1 GiB: ${sweeps.map(gbs).join(', ')} GB/s in the order of the rows).\n`);
-  console.log(table(['context', 'attention', 'decode tok/s', 'attended', 'read/token', 'bound tok/s', '% of bound', 'sparse / dense'], longRows));
+  console.log(table(['context', 'attention', 'decode tok/s', 'attended', 'read/token', 'bound tok/s', '% of bound', 'sparse / dense', 'dense / sparse read'], longRows));
+  console.log(`
+The last column is the sparse / dense speed ratio two decodes running at their bounds would have: both read the weights, so it is the most sparse attention can gain here unless dense runs below its bound.`);
   console.log(`\nWhere a decode token's time goes at these contexts (the engine's own phase timers, \`stats().phaseMs\`; selection = compressed keys and choice of blocks):\n`);
   console.log(table(['context', 'attention', ...PHASE_COLUMNS], phaseRows));
 }
