@@ -102,6 +102,10 @@ LS_TARGET_AVX512 void packed_task(const QGemmTask& a) {
   const int64_t groups = (a.n_rows + kPackRows - 1) / kPackRows;
   const auto row_mask = [&](int64_t r0) { return __mmask16((1u << std::min<int64_t>(kPackRows, a.n_rows - r0)) - 1); };
   const uint8_t* ahead = a.w + kPrefetchBytes;
+  // The lines before the cursor's start, asked for at once: a task that follows another of the
+  // same matrix finds them already asked for by that one's cursor, but the first task of a
+  // matrix (and each gate/up switch of matmul_swiglu) would otherwise wait on each in turn.
+  for (const uint8_t* p = a.w; p < ahead; p += 64) _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
   if (a.n_tokens == 1) {
     // Decode: a loop with no calls in it, so the kernel's constants stay in registers.
     for (int64_t g = 0; g < groups; ++g) group_tile<kQ8, 1>(a, a.w + size_t(g) * a.row_bytes, 0, row_mask(g * kPackRows), g * kPackRows, ahead);
