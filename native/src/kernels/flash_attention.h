@@ -41,6 +41,9 @@ struct FlashShape {
   // Where acc holds dim c of row r.
   int64_t acc_at(int64_t c, int64_t r) const { return narrow() ? r * hdp + c : c * ld + r; }
   size_t state_floats() const { return size_t(ld * (2 + hdp)); }
+  // The leading floats of a state that hold its values (m, l and the accumulator's rows): a
+  // narrow tile's accumulator fills rows × hdp of its room.
+  size_t live_state_floats() const { return size_t(2 * ld + (narrow() ? rows * hdp : hdp * ld)); }
   size_t qt_floats() const { return size_t(hd * ld); }
   size_t scratch_floats() const { return size_t(2 * kFlashRunKeys * hdp + kFlashRunKeys * ld + ld) + qt_floats(); }
 };
