@@ -75,10 +75,10 @@ void Sampler::accept(int32_t token) {
   }
 }
 
-void Sampler::apply_penalties(float* logits, int32_t n_vocab) const {
+bool Sampler::apply_penalties(float* logits, int32_t n_vocab) const {
   const bool active = params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f ||
                       params_.presence_penalty != 0.0f;
-  if (!active) return;
+  if (!active || counts_.empty()) return false;
   for (const auto& [id, count] : counts_) {
     if (id < 0 || id >= n_vocab) continue;
     float& l = logits[id];
@@ -89,6 +89,7 @@ void Sampler::apply_penalties(float* logits, int32_t n_vocab) const {
     l = std::isnan(l) ? -std::numeric_limits<float>::max()
                       : std::clamp(l, -std::numeric_limits<float>::max(), std::numeric_limits<float>::max());
   }
+  return true;
 }
 
 // Moves to the front the candidates top-p may keep and returns their count: a histogram of the
@@ -147,15 +148,16 @@ float max_logit_checked(const float* logits, int32_t n) {
 
 int32_t Sampler::sample(float* logits, int32_t n_vocab) {
   if (n_vocab <= 0) throw std::invalid_argument("sampler: n_vocab must be > 0");
-  if (std::isnan(max_logit_checked(logits, n_vocab)))
+  float top = max_logit_checked(logits, n_vocab);
+  if (std::isnan(top))
     for (int32_t i = 0; i < n_vocab; ++i)
       if (!(logits[i] < std::numeric_limits<float>::infinity()))
         throw std::invalid_argument("sampler: logit of token " + std::to_string(i) + " is NaN or +inf");
-  apply_penalties(logits, n_vocab);
+  if (apply_penalties(logits, n_vocab)) top = max_logit_checked(logits, n_vocab);
   if (params_.temperature <= 0.0f) {
     // Greedy without a candidate list (every decode step of a benchmark or a JSON outline):
     // the highest logit, the lowest id among equals.
-    const float best_logit = max_logit_checked(logits, n_vocab);
+    const float best_logit = top;
     if (best_logit == -std::numeric_limits<float>::infinity())
       throw std::invalid_argument("sampler: every token is masked (all logits -inf)");
     int32_t best = 0;

@@ -60,7 +60,8 @@ class Sampler {
   const SamplerParams& params() const { return params_; }
 
  private:
-  void apply_penalties(float* logits, int32_t n_vocab) const;
+  // Returns whether it changed any logit.
+  bool apply_penalties(float* logits, int32_t n_vocab) const;
   double next_uniform();  // in [0, 1)
   size_t top_p_candidates(size_t n, double max_logit, double target);
 

@@ -20,6 +20,15 @@ test('greedy picks the argmax, lowest id on ties, never a masked token', () => {
   assert.equal(samplerSample(new Float32Array([0.1, 3, -2, 2.9]), { temperature: 0 }), 1);
   assert.equal(samplerSample(new Float32Array([1, 5, 5, 2]), { temperature: 0 }), 1);
   assert.equal(samplerSample(new Float32Array([-Infinity, -5, -Infinity]), { temperature: -1 }), 1);
+  // Over more than 16 logits (the max is found 16 lanes at a time): ties in different lanes
+  // still give the lowest id, a max in the tail is found, penalties move the max.
+  const wide = Float32Array.from({ length: 45 }, (_, i) => (i % 7) / 10);
+  wide[29] = 5;
+  wide[19] = 5;
+  assert.equal(samplerSample(wide, { temperature: 0 }), 19);
+  wide[43] = 6;
+  assert.equal(samplerSample(wide, { temperature: 0 }), 43);
+  assert.equal(samplerSample(wide, { temperature: 0, repeatPenalty: 2 }, [43]), 19);
   // greedy ignores the seed and the filters
   for (let seed = 0; seed < 20; seed++) assert.equal(samplerSample(new Float32Array([1, 2, 7, 3]), { temperature: 0, seed }), 2);
 });
@@ -132,6 +141,12 @@ test('invalid parameters and logits are errors naming the problem', () => {
   }
   assert.throws(() => samplerSample(new Float32Array([-Infinity, -Infinity])), /masked/);
   assert.throws(() => samplerSample(new Float32Array([0, NaN])), /token 1 .*NaN/);
+  // Past the first 16 (the check runs 16 lanes at a time): the first bad token is named.
+  const wide = new Float32Array(40).fill(1);
+  wide[37] = NaN;
+  wide[21] = Infinity;
+  assert.throws(() => samplerSample(wide), /token 21 /);
+  assert.throws(() => samplerSample(wide, { temperature: 0.8, seed: 1 }), /token 21 /);
   assert.throws(() => samplerSample(new Float32Array([0, Infinity])), /\+inf/);
   assert.throws(() => samplerSample(new Float32Array(0)), /logits/);
   assert.throws(() => samplerSample([1, 2]), /Float32Array/);
