@@ -112,15 +112,34 @@ test('the engine chooses the same blocks as the plain-JS rule (random inputs, se
   assert.ok(scored >= 4, 'most cases choose a strict subset of the blocks');
 });
 
+test('an F16 KV cache (keys kept dims-major) chooses the rule\'s blocks when F16 holds the keys and their means exactly', () => {
+  // Keys rounded to whole numbers in [-8, 8]: sums of 32 or 128 of them divided by 32 or 128
+  // are exact in F16 too, so the F16 cache's compressed keys equal the reference's.
+  const cases = [
+    { n: 9000, kvHeads: 2, group: 8, headDim: 64, options: {} },
+    { n: 3111, kvHeads: 3, group: 2, headDim: 32, options: { topk: 5, windowSize: 128, initBlocks: 2 } },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const { keys, queries } = randomCase(200 + i, c.n, c.kvHeads, c.group, c.headDim);
+    const whole = keys.map((v) => Math.max(-8, Math.min(8, Math.round(3 * v))));
+    const expected = referenceSelect(whole, queries, c.kvHeads, c.headDim, c.options);
+    assert.ok(expected.blocks[0].length < expected.windowFirst, `case ${i} scores blocks`);
+    const actual = native.sparseSelect(whole, queries, c.kvHeads, c.headDim, { ...c.options, kvType: 'f16' });
+    assert.deepEqual(actual.blocks.map((b) => Array.from(b)), expected.blocks, `case ${i}`);
+  }
+});
+
 test('blocks with equal scores are taken lowest first, as the rule says', () => {
   // Every key the same: every kernel scores the same, so all candidate blocks tie.
   const kvHeads = 2, group = 4, headDim = 16, n = 4000, options = { topk: 6, windowSize: 256 };
   const keys = new Float32Array(n * kvHeads * headDim).fill(0.25);
   const { queries } = randomCase(7, 1, kvHeads, group, headDim);
   const expected = referenceSelect(keys, queries, kvHeads, headDim, options);
-  const actual = native.sparseSelect(keys, queries, kvHeads, headDim, options);
   assert.deepEqual(expected.blocks, [[0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5]]);
-  assert.deepEqual(actual.blocks.map((b) => Array.from(b)), expected.blocks);
+  for (const kvType of ['f32', 'f16']) {
+    const actual = native.sparseSelect(keys, queries, kvHeads, headDim, { ...options, kvType });
+    assert.deepEqual(actual.blocks.map((b) => Array.from(b)), expected.blocks, kvType);
+  }
 });
 
 test('a distant block that carries the attention mass is chosen (needle)', () => {
@@ -130,9 +149,12 @@ test('a distant block that carries the attention mass is chosen (needle)', () =>
   const keys = Float32Array.from({ length: n * headDim }, () => 0.2 * (rand() - 0.5));
   for (let p = needle * BLOCK; p < (needle + 1) * BLOCK; p++) for (let i = 0; i < headDim; i++) keys[p * headDim + i] += 4 * dir[i];
   const queries = Float32Array.from(dir, (v) => 2 * v);
-  // Init block plus one: the needle must win over every other block outside the window.
-  const chosen = native.sparseSelect(keys, queries, 1, headDim, { topk: 2, windowSize: 512 });
-  assert.deepEqual(Array.from(chosen.blocks[0]), [0, needle]);
+  // Init block plus one: the needle must win over every other block outside the window, from
+  // an F32 or an F16 cache.
+  for (const kvType of ['f32', 'f16']) {
+    const chosen = native.sparseSelect(keys, queries, 1, headDim, { topk: 2, windowSize: 512, kvType });
+    assert.deepEqual(Array.from(chosen.blocks[0]), [0, needle], kvType);
+  }
   // And it is the rule's choice, not an accident of the setup: without the needle, another block wins.
   const plain = native.sparseSelect(keys.map((v, i) => (Math.floor(i / headDim / BLOCK) === needle ? 0.2 * (rand() - 0.5) : v)), queries, 1, headDim, { topk: 2, windowSize: 512 });
   assert.notDeepEqual(Array.from(plain.blocks[0]), [0, needle]);
@@ -254,4 +276,16 @@ test('a model file that declares sparse attention (<arch>.sparse.* keys) turns i
 test('sparse options are checked by name', async () => {
   await assert.rejects(load({ topK: 3 }), /sparse\.topK is unknown/);
   await assert.rejects(load({ windowSize: 100 }), /window_size must be a positive multiple/);
+});
+
+test('sparseSelect checks its arguments', () => {
+  const keys = new Float32Array(200 * 16), queries = new Float32Array(16);
+  assert.throws(() => native.sparseSelect(new Float64Array(16), queries, 1, 16), /keys must be a Float32Array/);
+  assert.throws(() => native.sparseSelect(keys.subarray(0, 15), queries, 1, 16), /keys must hold/);
+  assert.throws(() => native.sparseSelect(keys, new Float32Array(15), 1, 16), /queries must hold/);
+  assert.throws(() => native.sparseSelect(keys, queries, 1, 16, 'fast'), /options must be an object/);
+  assert.throws(() => native.sparseSelect(keys, queries, 1, 16, { topk: -1 }), /options\.topk must be a non-negative integer/);
+  assert.throws(() => native.sparseSelect(keys, queries, 1, 16, { windowSize: 100 }), /window_size must be a positive multiple/);
+  assert.throws(() => native.sparseSelect(keys, queries, 1, 16, { kvType: 'bf16' }), /kvType must be 'f32' or 'f16'/);
+  assert.throws(() => native.sparseSelect(keys, queries, 1, 16, { kvType: 16 }), /kvType must be 'f32' or 'f16'/);
 });

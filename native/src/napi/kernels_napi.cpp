@@ -18,7 +18,8 @@
 //   sparseSelect(keys: Float32Array, queries: Float32Array, kvHeads, headDim, options?)
 //     → { blocks: Int32Array[] (per KV head), windowFirst }: the blocks InfLLM v2 sparse
 //     attention chooses for a query at the last key's position, through the engine's own
-//     code (F32 KV cache, compressed keys built incrementally). keys: [nKeys][kvHeads][headDim]
+//     code (an F32 KV cache, or F16 with options.kvType 'f16'; compressed keys built
+//     incrementally). keys: [nKeys][kvHeads][headDim]
 //     (after RoPE); queries: [heads][headDim], heads a multiple of kvHeads; options:
 //     { topk, kernelSize, kernelStride, initBlocks, windowSize } (defaults as the engine's).
 #include <algorithm>
@@ -283,9 +284,16 @@ Napi::Value sparse_select(const Napi::CallbackInfo& info) {
   const int64_t group = int64_t(queries.ElementLength()) / kv_dim;
   SparseParams sp;
   sp.enabled = true;
+  KvType kv_type = KvType::F32;
   if (!info[4].IsUndefined()) {
     if (!info[4].IsObject()) throw Napi::TypeError::New(env, "sparseSelect: options must be an object");
     const Napi::Object o = info[4].As<Napi::Object>();
+    if (o.Has("kvType") && !o.Get("kvType").IsUndefined()) {
+      const Napi::Value t = o.Get("kvType");
+      const std::string name = t.IsString() ? t.As<Napi::String>().Utf8Value() : "";
+      if (name != "f32" && name != "f16") throw Napi::TypeError::New(env, "sparseSelect: options.kvType must be 'f32' or 'f16'");
+      kv_type = name == "f16" ? KvType::F16 : KvType::F32;
+    }
     for (auto [key, field] : {std::pair{"topk", &SparseParams::topk}, std::pair{"kernelSize", &SparseParams::kernel_size},
                               std::pair{"kernelStride", &SparseParams::kernel_stride},
                               std::pair{"initBlocks", &SparseParams::init_blocks},
@@ -300,7 +308,7 @@ Napi::Value sparse_select(const Napi::CallbackInfo& info) {
   try {
     sp.validate();
     const int64_t n_blocks = (n_keys + KvCache::kBlockTokens - 1) / KvCache::kBlockTokens;
-    KvCache kv(1, int(kv_heads), int(head_dim), int(n_blocks), KvType::F32, 0, sp.summary_rows());
+    KvCache kv(1, int(kv_heads), int(head_dim), int(n_blocks), kv_type, 0, sp.summary_rows());
     KvSequence seq;
     kv.reserve(seq, n_keys);
     std::vector<float> zeros(size_t(kv_dim), 0.f);
