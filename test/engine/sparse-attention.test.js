@@ -1,6 +1,7 @@
 // InfLLM v2 block-sparse attention: the engine's block selection against a slow plain-JS
 // reading of the rule (docs/engine.md), a needle block that carries the attention mass, sparse
-// equal to dense when top-k covers every block, and prefix-cache reuse equal to a cold run.
+// equal to dense when top-k covers every block, and prefix-cache reuse equal to a cold run; the F16
+// cache's selection; fillSynthetic (benchmarks' long contexts) and its refusals.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
@@ -288,4 +289,36 @@ test('sparseSelect checks its arguments', () => {
   assert.throws(() => native.sparseSelect(keys, queries, 1, 16, { windowSize: 100 }), /window_size must be a positive multiple/);
   assert.throws(() => native.sparseSelect(keys, queries, 1, 16, { kvType: 'bf16' }), /kvType must be 'f32' or 'f16'/);
   assert.throws(() => native.sparseSelect(keys, queries, 1, 16, { kvType: 16 }), /kvType must be 'f32' or 'f16'/);
+});
+
+test('fillSynthetic fills an empty session for long-context decode; bad sizes and reuse are refused', async () => {
+  const options = [{ ...SMALL, topk: 2 }, { kvCacheType: 'f16' }];
+  const decode = async (engine) => {
+    const session = engine.session();
+    await session.fillSynthetic(1000, 3);
+    const before = engine.stats();
+    const stream = session.generate([5], { maxTokens: 4, temperature: 0, ignoreEos: true });
+    const pieces = [];
+    for await (const piece of stream) pieces.push(piece);
+    assert.equal((await stream.stats).generatedTokens, 4);
+    const after = engine.stats();
+    return { session, pieces, attended: (after.attendedKeys - before.attendedKeys) / (after.causalKeys - before.causalKeys) };
+  };
+  const a = await load(...options);
+  const b = await load(...options);
+  try {
+    const first = await decode(a);
+    const second = await decode(b);
+    assert.deepEqual(second.pieces, first.pieces, 'the same seed fills the same keys and values');
+    assert.ok(first.attended < 0.8, `sparse selection over the filled blocks (attended ${first.attended})`);
+    await assert.rejects(first.session.fillSynthetic(10), /empty sequence/);
+    const fresh = a.session();
+    // Bad arguments throw at the call (as eval's do); the engine's own refusals reject.
+    assert.throws(() => fresh.fillSynthetic(0), /nTokens must be an integer in 1\.\.1048576/);
+    assert.throws(() => fresh.fillSynthetic(2.5), /nTokens must be an integer/);
+    assert.throws(() => fresh.fillSynthetic(10, -1), /seed must be an integer/);
+    await assert.rejects(fresh.fillSynthetic(4096), /context size of 2048/);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
 });
