@@ -33,9 +33,10 @@ int pool_blocks(const ModelHparams& hp, const ContextParams& params) {
 // store whole 64-byte vectors of their scratch and states, and one that straddles two cache
 // lines costs both (a thread whose buffers malloc had placed off the boundary ran its decode
 // runs ~30% slower than the other).
+float* first_line(float* p) { return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t(63)); }
 float* line_aligned(std::vector<float>& v, size_t floats) {
   if (v.size() < floats + 16) v.resize(floats + 16);
-  return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(v.data()) + 63) & ~uintptr_t(63));
+  return first_line(v.data());
 }
 
 // FNV-1a over bytes, for the model salt.
@@ -421,7 +422,7 @@ void Context::attention_f16(const KvSequence& seq, int layer, int64_t pos0, int6
   // Per thread: queries, the running state, a chunk state, kernel scratch; the rows' limits.
   const size_t room = widest.qt_floats() + 2 * state_room + widest.scratch_floats();
   for (std::vector<float>& s : flash_scratch_) line_aligned(s, room);
-  const auto thread_room = [&](int thread) { return line_aligned(flash_scratch_[size_t(thread)], room); };
+  const auto thread_room = [&](int thread) { return first_line(flash_scratch_[size_t(thread)].data()); };
   for (std::vector<int32_t>& s : flash_limits_)
     if (s.size() < size_t(widest.ld)) s.resize(size_t(widest.ld));
 
